@@ -1,0 +1,207 @@
+package dev.wharf.devstack;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Properties;
+import org.gaul.s3proxy.AuthenticationType;
+import org.gaul.s3proxy.S3Proxy;
+import org.jclouds.ContextBuilder;
+import org.jclouds.blobstore.BlobStoreContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import redis.embedded.RedisServer;
+
+/**
+ * A real PostgreSQL, a real Redis server and an in-process S3 server (s3proxy on a local folder), started
+ * on free loopback ports with their data under one folder. Used by {@code wharf dev} and by the tests.
+ *
+ * <p>Starting is blocking (processes are forked and waited on); callers run it once, off any event loop.
+ */
+public final class EmbeddedServers implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(EmbeddedServers.class);
+
+  /** Credentials of the embedded S3 server. They guard a loopback-only port. */
+  public static final String S3_ACCESS_KEY = "wharf-dev";
+  public static final String S3_SECRET_KEY = "wharf-dev-secret";
+  public static final String S3_BUCKET = "wharf";
+
+  private final Path dataDir;
+  private EmbeddedPostgres postgres;
+  private RedisServer redis;
+  private int redisPort;
+  private S3Proxy s3;
+  private BlobStoreContext blobContext;
+  private int s3Port;
+
+  private EmbeddedServers(Path dataDir) {
+    this.dataDir = dataDir;
+  }
+
+  /** Starts all three servers with their data under {@code dataDir} (created if missing, kept on stop). */
+  public static EmbeddedServers start(Path dataDir) throws Exception {
+    EmbeddedServers servers = new EmbeddedServers(dataDir.toAbsolutePath());
+    try {
+      servers.startPostgres();
+      servers.startRedis();
+      servers.startS3();
+      return servers;
+    } catch (Exception e) {
+      servers.close();
+      throw e;
+    }
+  }
+
+  private void startPostgres() throws IOException {
+    Path pgData = dataDir.resolve("postgres");
+    Files.createDirectories(pgData);
+    postgres = EmbeddedPostgres.builder()
+        .setDataDirectory(pgData)
+        .setCleanDataDirectory(false)
+        .setPort(freePort())
+        .setPGStartupWait(Duration.ofSeconds(60))
+        .setServerConfig("max_connections", "200")
+        .start();
+    log.info("embedded postgres started [port={}, data={}]", postgres.getPort(), pgData);
+  }
+
+  private void startRedis() throws IOException {
+    Path redisData = dataDir.resolve("redis");
+    Files.createDirectories(redisData);
+    redisPort = freePort();
+    redis = RedisServer.newRedisServer()
+        .bind("127.0.0.1")
+        .port(redisPort)
+        .setting("dir " + redisData)
+        .setting("appendonly yes")
+        .setting("save 60 1")
+        .build();
+    redis.start();
+    log.info("embedded redis started [port={}, data={}]", redisPort, redisData);
+  }
+
+  private void startS3() throws Exception {
+    Path blobs = dataDir.resolve("s3");
+    Files.createDirectories(blobs);
+    Properties props = new Properties();
+    props.setProperty("jclouds.filesystem.basedir", blobs.toString());
+    blobContext = ContextBuilder.newBuilder("filesystem")
+        .credentials("identity", "credential")
+        .overrides(props)
+        .build(BlobStoreContext.class);
+    blobContext.getBlobStore().createContainerInLocation(null, S3_BUCKET);
+    s3Port = freePort();
+    s3 = S3Proxy.builder()
+        .blobStore(blobContext.getBlobStore())
+        .endpoint(URI.create("http://127.0.0.1:" + s3Port))
+        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, S3_ACCESS_KEY, S3_SECRET_KEY)
+        .build();
+    s3.start();
+    Instant deadline = Instant.now().plusSeconds(30);
+    while (!"STARTED".equals(s3.getState())) {
+      if (Instant.now().isAfter(deadline)) {
+        throw new IOException("s3proxy did not start within 30 s (state " + s3.getState() + ")");
+      }
+      Thread.onSpinWait();
+    }
+    log.info("embedded s3 started [port={}, data={}]", s3Port, blobs);
+  }
+
+  public String postgresHost() {
+    return "127.0.0.1";
+  }
+
+  public int postgresPort() {
+    return postgres.getPort();
+  }
+
+  public String postgresUser() {
+    return "postgres";
+  }
+
+  public String postgresDatabase() {
+    return "postgres";
+  }
+
+  public int redisPort() {
+    return redisPort;
+  }
+
+  public String redisUri() {
+    return "redis://127.0.0.1:" + redisPort;
+  }
+
+  public String s3Endpoint() {
+    return "http://127.0.0.1:" + s3Port;
+  }
+
+  public int s3Port() {
+    return s3Port;
+  }
+
+  /** Stops and starts the Redis server on the same port and data folder, for restart tests. */
+  public void restartRedis() throws IOException {
+    redis.stop();
+    redis.start();
+  }
+
+  /** Stops the S3 server, leaving its data in place. */
+  public void stopS3() throws Exception {
+    s3.stop();
+  }
+
+  /** Starts the S3 server again on the port it had. */
+  public void startS3Again() throws Exception {
+    s3 = S3Proxy.builder()
+        .blobStore(blobContext.getBlobStore())
+        .endpoint(URI.create("http://127.0.0.1:" + s3Port))
+        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, S3_ACCESS_KEY, S3_SECRET_KEY)
+        .build();
+    s3.start();
+    Instant deadline = Instant.now().plusSeconds(30);
+    while (!"STARTED".equals(s3.getState()) && Instant.now().isBefore(deadline)) {
+      Thread.onSpinWait();
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (s3 != null) {
+        s3.stop();
+      }
+    } catch (Exception e) {
+      log.warn("embedded s3 did not stop cleanly", e);
+    }
+    if (blobContext != null) {
+      blobContext.close();
+    }
+    try {
+      if (redis != null) {
+        redis.stop();
+      }
+    } catch (IOException e) {
+      log.warn("embedded redis did not stop cleanly", e);
+    }
+    try {
+      if (postgres != null) {
+        postgres.close();
+      }
+    } catch (IOException e) {
+      log.warn("embedded postgres did not stop cleanly", e);
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      socket.setReuseAddress(true);
+      return socket.getLocalPort();
+    }
+  }
+}
