@@ -40,6 +40,8 @@ public final class EmbeddedServers implements AutoCloseable {
   private BlobStoreContext blobContext;
   private int s3Port;
 
+  private static EmbeddedServers shared;
+
   private EmbeddedServers(Path dataDir) {
     this.dataDir = dataDir;
   }
@@ -56,6 +58,24 @@ public final class EmbeddedServers implements AutoCloseable {
       servers.close();
       throw e;
     }
+  }
+
+  /**
+   * One set of servers per JVM, started on first use in a temporary folder and stopped when the JVM exits.
+   * Tests share it and isolate themselves by their own tenants, keys and topics.
+   */
+  public static synchronized EmbeddedServers shared() {
+    if (shared == null) {
+      try {
+        Path dir = Files.createTempDirectory("wharf-test-servers");
+        shared = start(dir);
+        EmbeddedServers started = shared;
+        Runtime.getRuntime().addShutdownHook(new Thread(started::close, "wharf-embedded-servers-stop"));
+      } catch (Exception e) {
+        throw new IllegalStateException("embedded servers did not start", e);
+      }
+    }
+    return shared;
   }
 
   private void startPostgres() throws IOException {
