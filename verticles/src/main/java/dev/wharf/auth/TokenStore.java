@@ -1,0 +1,116 @@
+package dev.wharf.auth;
+
+import dev.wharf.error.ClientException;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.Tuple;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+
+/**
+ * Bearer tokens. A token is 32 random bytes, shown once at issue; only its SHA-256 is stored, so a
+ * database leak yields no usable token. Device tokens start {@code wh_d_}, sender tokens {@code wh_s_}.
+ */
+public final class TokenStore {
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Pool pool;
+
+  public TokenStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  /** A token just issued; {@code secret} is never stored and cannot be shown again. */
+  public record IssuedToken(UUID id, String secret, Principal.Kind kind, String tenantId, String deviceId, Set<String> scopes) {}
+
+  /** Issues a device token for {@code deviceId} (which must exist in the tenant: else 404). */
+  public Future<IssuedToken> issueDeviceToken(String tenantId, String deviceId, String label) {
+    return issue(tenantId, deviceId, Principal.Kind.DEVICE, Set.of(), label);
+  }
+
+  /** Issues a sender token with {@code scopes} in {@code tenantId}. */
+  public Future<IssuedToken> issueSenderToken(String tenantId, Set<String> scopes, String label) {
+    for (String scope : scopes) {
+      if (!Principal.KNOWN_SCOPES.contains(scope)) {
+        return Future.failedFuture(ClientException.badRequest("invalid_scope", "unknown scope '" + scope + "'; known: " + new TreeSet<>(Principal.KNOWN_SCOPES)));
+      }
+    }
+    if (scopes.isEmpty()) {
+      return Future.failedFuture(ClientException.badRequest("invalid_scope", "a sender token needs at least one scope"));
+    }
+    return issue(tenantId, null, Principal.Kind.SENDER, scopes, label);
+  }
+
+  private Future<IssuedToken> issue(String tenantId, String deviceId, Principal.Kind kind, Set<String> scopes, String label) {
+    UUID id = UUID.randomUUID();
+    String secret = (kind == Principal.Kind.DEVICE ? "wh_d_" : "wh_s_") + randomSecret();
+    String sql = deviceId == null
+        ? "INSERT INTO tokens (id, tenant_id, device_id, kind, scopes, token_hash, label) "
+            + "SELECT $1, id, $3, $4, $5, $6, $7 FROM tenants WHERE id = $2"
+        : "INSERT INTO tokens (id, tenant_id, device_id, kind, scopes, token_hash, label) "
+            + "SELECT $1, tenant_id, id, $4, $5, $6, $7 FROM devices WHERE tenant_id = $2 AND id = $3";
+    return pool.preparedQuery(sql)
+        .execute(Tuple.of(id, tenantId, deviceId, kind.name().toLowerCase(), scopes.toArray(new String[0]), hash(secret), label))
+        .map(rows -> {
+          if (rows.rowCount() == 0) {
+            throw ClientException.notFound(deviceId == null ? "tenant" : "device");
+          }
+          return new IssuedToken(id, secret, kind, tenantId, deviceId, Set.copyOf(scopes));
+        });
+  }
+
+  /** The principal a bearer secret stands for, or a 401 when it is unknown or revoked. */
+  public Future<Principal> authenticate(String secret) {
+    if (secret == null || !(secret.startsWith("wh_d_") || secret.startsWith("wh_s_")) || secret.length() > 128) {
+      return Future.failedFuture(ClientException.unauthorized("unknown or revoked token"));
+    }
+    return pool.preparedQuery("SELECT id, tenant_id, device_id, kind, scopes FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+        .execute(Tuple.of(hash(secret)))
+        .map(rows -> {
+          if (rows.rowCount() == 0) {
+            throw ClientException.unauthorized("unknown or revoked token");
+          }
+          Row row = rows.iterator().next();
+          Principal.Kind kind = "device".equals(row.getString("kind")) ? Principal.Kind.DEVICE : Principal.Kind.SENDER;
+          String[] scopes = row.getArrayOfStrings("scopes");
+          return new Principal(kind, row.getString("tenant_id"), row.getString("device_id"),
+              scopes == null ? Set.of() : Set.copyOf(List.of(scopes)), row.getUUID("id").toString());
+        });
+  }
+
+  /** Revokes a token of the tenant; 404 when it is not the tenant's. Revoking twice is success. */
+  public Future<Void> revoke(String tenantId, UUID tokenId) {
+    return pool.preparedQuery("UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE tenant_id = $1 AND id = $2")
+        .execute(Tuple.of(tenantId, tokenId))
+        .map(rows -> {
+          if (rows.rowCount() == 0) {
+            throw ClientException.notFound("token");
+          }
+          return null;
+        });
+  }
+
+  static String randomSecret() {
+    byte[] bytes = new byte[32];
+    RANDOM.nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  }
+
+  static Buffer hash(String secret) {
+    try {
+      return Buffer.buffer(MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

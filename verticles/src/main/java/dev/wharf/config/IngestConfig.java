@@ -1,0 +1,53 @@
+package dev.wharf.config;
+
+import java.time.Duration;
+
+/**
+ * Ingest worker settings.
+ *
+ * @param workers worker verticle instances
+ * @param concurrency jobs each worker runs at once
+ * @param leaseTime how long a claim holds before another worker may take the job back; extended while
+ *     the job runs
+ * @param maxAttempts attempts before a job is {@code dead}
+ * @param backoffBase first retry delay; doubles per attempt, with jitter
+ * @param backoffMax cap of the retry delay
+ * @param pollInterval how often an idle worker asks for work
+ * @param reconcileInterval how often the leader re-enqueues jobs missing from Redis
+ * @param staleUploadAfter an upload still {@code uploading} after this is abandoned and cleaned up
+ */
+public record IngestConfig(
+    int workers,
+    int concurrency,
+    Duration leaseTime,
+    int maxAttempts,
+    Duration backoffBase,
+    Duration backoffMax,
+    Duration pollInterval,
+    Duration reconcileInterval,
+    Duration staleUploadAfter) {
+
+  public IngestConfig {
+    if (workers < 0) {
+      throw new IllegalArgumentException("ingest.workers must not be negative");
+    }
+    if (concurrency < 1) {
+      throw new IllegalArgumentException("ingest.concurrency must be at least 1");
+    }
+    if (maxAttempts < 1) {
+      throw new IllegalArgumentException("ingest.max-attempts must be at least 1");
+    }
+    if (leaseTime.toMillis() < 100) {
+      throw new IllegalArgumentException("ingest.lease must be at least 100 ms");
+    }
+  }
+
+  /** The delay before retry number {@code attempt} (1-based): base * 2^(attempt-1), capped, jittered. */
+  public Duration backoff(int attempt, double jitter) {
+    long base = backoffBase.toMillis();
+    long raw = base << Math.min(Math.max(attempt - 1, 0), 20);
+    long capped = Math.min(raw, backoffMax.toMillis());
+    long spread = (long) (capped * 0.25 * jitter);
+    return Duration.ofMillis(Math.max(1, capped - spread));
+  }
+}

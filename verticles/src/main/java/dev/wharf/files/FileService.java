@@ -1,0 +1,208 @@
+package dev.wharf.files;
+
+import dev.wharf.auth.Principal;
+import dev.wharf.blob.BlobStore;
+import dev.wharf.blob.StoredBlob;
+import dev.wharf.config.IngestConfig;
+import dev.wharf.config.UploadConfig;
+import dev.wharf.db.Database;
+import dev.wharf.error.ClientException;
+import dev.wharf.error.ServerException;
+import dev.wharf.error.WharfException;
+import dev.wharf.files.FileStore.Page;
+import dev.wharf.ingest.IngestQueue;
+import dev.wharf.ingest.JobStore;
+import dev.wharf.ingest.Priority;
+import dev.wharf.metrics.WharfMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import io.vertx.sqlclient.Pool;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Files: streamed upload into object storage, the file row and its ingest job committed in one
+ * transaction, then the job scheduled. Reads, listing and deletion, scoped to the caller.
+ */
+public final class FileService {
+
+  private static final Logger log = LoggerFactory.getLogger(FileService.class);
+  private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+
+  private final Pool pool;
+  private final BlobStore blobs;
+  private final IngestQueue queue;
+  private final UploadConfig uploads;
+  private final IngestConfig ingest;
+  private final WharfMetrics metrics;
+
+  public FileService(Pool pool, BlobStore blobs, IngestQueue queue, UploadConfig uploads, IngestConfig ingest, WharfMetrics metrics) {
+    this.pool = pool;
+    this.blobs = blobs;
+    this.queue = queue;
+    this.uploads = uploads;
+    this.ingest = ingest;
+    this.metrics = metrics;
+  }
+
+  /** What the uploader said about the file. {@code declaredLength} is null for a chunked body. */
+  public record UploadCommand(Principal owner, String filename, String contentType, Long declaredLength,
+      String expectedSha256, Priority priority, String requestId) {}
+
+  /** A committed upload. */
+  public record Uploaded(FileRecord file, UUID jobId) {}
+
+  public UploadConfig limits() {
+    return uploads;
+  }
+
+  /**
+   * Checks what can be checked before a byte is read: file name, checksum syntax, declared size.
+   * Returns the sanitised file name.
+   */
+  public String precheck(UploadCommand cmd) {
+    String name = FileNames.sanitize(cmd.filename(), uploads.maxFilenameBytes());
+    if (cmd.expectedSha256() != null && !SHA256_HEX.matcher(cmd.expectedSha256().toLowerCase(Locale.ROOT)).matches()) {
+      throw ClientException.badRequest("invalid_checksum", "X-Wharf-Checksum-SHA256 must be 64 hex digits");
+    }
+    if (cmd.declaredLength() != null && cmd.declaredLength() > uploads.maxFileBytes()) {
+      throw ClientException.tooLarge("the file is larger than the " + uploads.maxFileBytes() + " byte limit");
+    }
+    return name;
+  }
+
+  /**
+   * Streams {@code body} into storage and commits the file and its job. The body should be paused by the
+   * caller; it is resumed once the upload row exists. On any failure nothing is left: the object is
+   * deleted and the row removed.
+   */
+  public Future<Uploaded> upload(UploadCommand cmd, ReadStream<Buffer> body) {
+    String filename;
+    try {
+      filename = precheck(cmd);
+    } catch (WharfException e) {
+      metrics.upload(e.code(), 0);
+      return Future.failedFuture(e);
+    }
+    Principal owner = cmd.owner();
+    UUID fileId = UUID.randomUUID();
+    UUID jobId = UUID.randomUUID();
+    String key = "t/" + owner.tenantId() + "/files/" + fileId;
+    String contentType = normaliseType(cmd.contentType());
+    metrics.uploadsInFlight().incrementAndGet();
+    return FileStore.insertUploading(pool, fileId, owner, filename, cmd.filename(), contentType, key, cmd.priority().band())
+        .recover(err -> Future.failedFuture(Database.unavailableIfConnection(err)))
+        .compose(v -> blobs.put(key, body, uploads.maxFileBytes(), contentType)
+            .recover(err -> forget(fileId, null).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
+        .compose(stored -> verifyChecksum(cmd, stored)
+            .compose(v -> commit(fileId, jobId, owner, cmd.priority(), stored))
+            .recover(err -> forget(fileId, key).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
+        .compose(stored -> {
+          queue.enqueue(jobId.toString(), cmd.priority(), System.currentTimeMillis())
+              .onFailure(err -> log.warn("job not scheduled, the reconciler will [job={}, cause={}]", jobId, err.toString()));
+          return FileStore.get(pool, owner, fileId).map(file -> new Uploaded(file, jobId));
+        })
+        .andThen(ar -> {
+          metrics.uploadsInFlight().decrementAndGet();
+          if (ar.succeeded()) {
+            FileRecord file = ar.result().file();
+            metrics.upload("created", file.size());
+            log.info("file uploaded [request={}, tenant={}, device={}, file={}, job={}, size={}, sha256={}]",
+                cmd.requestId(), owner.tenantId(), owner.deviceId(), fileId, jobId, file.size(), file.sha256());
+          } else {
+            String code = ar.cause() instanceof WharfException w ? w.code() : "internal_error";
+            metrics.upload(code, 0);
+            log.info("upload refused [request={}, tenant={}, device={}, code={}, cause={}]",
+                cmd.requestId(), owner.tenantId(), owner.deviceId(), code, ar.cause().getMessage());
+          }
+        });
+  }
+
+  private Future<Void> verifyChecksum(UploadCommand cmd, StoredBlob stored) {
+    if (cmd.expectedSha256() == null || cmd.expectedSha256().equalsIgnoreCase(stored.sha256())) {
+      return Future.succeededFuture();
+    }
+    return Future.failedFuture(ClientException.unprocessable("checksum_mismatch",
+        "the body's SHA-256 is " + stored.sha256() + ", not the declared " + cmd.expectedSha256().toLowerCase(Locale.ROOT)));
+  }
+
+  private Future<StoredBlob> commit(UUID fileId, UUID jobId, Principal owner, Priority priority, StoredBlob stored) {
+    return pool.withTransaction(tx -> FileStore.markUploaded(tx, fileId, stored.size(), stored.sha256())
+            .compose(marked -> marked
+                ? JobStore.insert(tx, jobId, fileId, owner, priority, ingest.maxAttempts())
+                : Future.failedFuture(ServerException.unavailable("postgres", new IllegalStateException("upload row vanished")))))
+        .recover(err -> Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("postgres", err)))
+        .map(stored);
+  }
+
+  /** Best-effort removal of what a failed upload left; the janitor catches what this misses. */
+  private Future<Void> forget(UUID fileId, String key) {
+    Future<Void> object = key == null ? Future.succeededFuture() : blobs.delete(key);
+    return object.recover(err -> {
+          log.warn("object of a failed upload not deleted, the janitor will [file={}, cause={}]", fileId, err.toString());
+          return Future.succeededFuture();
+        })
+        .compose(v -> FileStore.deleteRow(pool, fileId))
+        .recover(err -> {
+          log.warn("row of a failed upload not deleted, the janitor will [file={}, cause={}]", fileId, err.toString());
+          return Future.succeededFuture();
+        });
+  }
+
+  public Future<FileRecord> get(Principal caller, UUID id) {
+    return FileStore.get(pool, caller, id);
+  }
+
+  public Future<Page<FileRecord>> list(Principal caller, String device, FileStatus status, String cursor, int limit) {
+    return FileStore.list(pool, caller, device, status, cursor, limit);
+  }
+
+  /**
+   * The file if its content may be read: 409 {@code file_not_ready} before it is processed, 422
+   * {@code file_failed} with the ingest error when verification failed.
+   */
+  public Future<FileRecord> readable(Principal caller, UUID id) {
+    return get(caller, id).map(file -> {
+      switch (file.status()) {
+        case PROCESSED -> {
+          return file;
+        }
+        case FAILED -> throw ClientException.unprocessable("file_failed",
+            "the file failed verification: " + (file.statusDetail() == null ? "no detail" : file.statusDetail()));
+        default -> throw ClientException.conflict("file_not_ready", "the file is " + file.status().wireName() + ", not yet processed");
+      }
+    });
+  }
+
+  /** Deletes the row (cancelling its jobs) and then the object. */
+  public Future<Void> delete(Principal caller, UUID id) {
+    record Removed(FileRecord file, List<UUID> cancelledJobs) {}
+    return pool.withTransaction(tx -> FileStore.get(tx, caller, id)
+            .compose(file -> JobStore.cancelForFile(tx, id)
+                .compose(jobs -> FileStore.deleteRow(tx, id).map(v -> new Removed(file, jobs)))))
+        .compose(removed -> {
+          removed.cancelledJobs().forEach(job -> queue.remove(job.toString())
+              .onFailure(err -> log.warn("cancelled job left in redis; its claim will drop it [job={}]", job)));
+          FileRecord file = removed.file();
+          log.info("file deleted [tenant={}, device={}, file={}, cancelled_jobs={}]", file.tenantId(), file.deviceId(), id, removed.cancelledJobs().size());
+          return blobs.delete(file.objectKey()).recover(err -> {
+            log.warn("object of a deleted file not removed [file={}, key={}, cause={}]", id, file.objectKey(), err.toString());
+            return Future.succeededFuture();
+          });
+        });
+  }
+
+  static String normaliseType(String contentType) {
+    if (contentType == null || contentType.isBlank()) {
+      return null;
+    }
+    int semi = contentType.indexOf(';');
+    String type = (semi < 0 ? contentType : contentType.substring(0, semi)).trim().toLowerCase(Locale.ROOT);
+    return type.length() > 127 || !type.contains("/") ? null : type;
+  }
+}

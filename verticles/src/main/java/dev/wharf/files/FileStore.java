@@ -1,0 +1,148 @@
+package dev.wharf.files;
+
+import dev.wharf.auth.Principal;
+import dev.wharf.error.ClientException;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.RowSet;
+import io.vertx.sqlclient.SqlClient;
+import io.vertx.sqlclient.Tuple;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+
+/** SQL for the {@code files} aggregate. Every read is scoped by tenant and, for devices, by device. */
+public final class FileStore {
+
+  static final String COLUMNS = "f.id, f.tenant_id, f.device_id, f.filename, f.original_filename, f.content_type, f.size, "
+      + "f.sha256, f.object_key, f.status, f.status_detail, f.metadata, f.priority, f.created_at, f.updated_at, "
+      + "(SELECT j.id FROM ingest_jobs j WHERE j.file_id = f.id ORDER BY j.created_at DESC LIMIT 1) AS job_id";
+
+  private FileStore() {}
+
+  /** One page of a listing and the cursor of the next, null at the end. */
+  public record Page<T>(List<T> items, String nextCursor) {}
+
+  public static FileRecord map(Row row) {
+    Object meta = row.getValue("metadata");
+    return new FileRecord(
+        row.getUUID("id"),
+        row.getString("tenant_id"),
+        row.getString("device_id"),
+        row.getString("filename"),
+        row.getString("original_filename"),
+        row.getString("content_type"),
+        row.getLong("size"),
+        row.getString("sha256"),
+        row.getString("object_key"),
+        FileStatus.fromWire(row.getString("status")),
+        row.getString("status_detail"),
+        meta instanceof JsonObject json ? json : new JsonObject(),
+        row.getInteger("priority"),
+        row.getOffsetDateTime("created_at"),
+        row.getOffsetDateTime("updated_at"),
+        row.getUUID("job_id"));
+  }
+
+  public static Future<Void> insertUploading(SqlClient sql, UUID id, Principal owner, String filename, String originalFilename,
+      String contentType, String objectKey, int priority) {
+    return sql.preparedQuery("INSERT INTO files (id, tenant_id, device_id, filename, original_filename, content_type, object_key, status, priority) "
+            + "VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploading', $8)")
+        .execute(Tuple.tuple(List.of(id, owner.tenantId(), owner.deviceId(), filename, originalFilename, contentType, objectKey, priority)))
+        .mapEmpty();
+  }
+
+  /** {@code uploading → uploaded} once the bytes are stored; false when the row is gone. */
+  public static Future<Boolean> markUploaded(SqlClient sql, UUID id, long size, String sha256) {
+    return sql.preparedQuery("UPDATE files SET status = 'uploaded', size = $2, sha256 = $3, updated_at = now() WHERE id = $1 AND status = 'uploading'")
+        .execute(Tuple.of(id, size, sha256))
+        .map(rows -> rows.rowCount() == 1);
+  }
+
+  public static Future<Void> deleteRow(SqlClient sql, UUID id) {
+    return sql.preparedQuery("DELETE FROM files WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
+  }
+
+  /** The file if {@code caller} may see it; 404 otherwise, the same for absent and not-yours. */
+  public static Future<FileRecord> get(SqlClient sql, Principal caller, UUID id) {
+    return sql.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = $1 AND f.tenant_id = $2 AND ($3::text IS NULL OR f.device_id = $3)")
+        .execute(Tuple.of(id, caller.tenantId(), caller.isDevice() ? caller.deviceId() : null))
+        .map(rows -> single(rows, "file"));
+  }
+
+  /** The file by id with no caller scoping; for workers. */
+  public static Future<FileRecord> getForWorker(SqlClient sql, UUID id) {
+    return sql.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = $1")
+        .execute(Tuple.of(id))
+        .map(rows -> single(rows, "file"));
+  }
+
+  public static Future<Page<FileRecord>> list(SqlClient sql, Principal caller, String deviceFilter, FileStatus status, String cursor, int limit) {
+    Cursor after = Cursor.decode(cursor);
+    String device = caller.isDevice() ? caller.deviceId() : deviceFilter;
+    return sql.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.tenant_id = $1 AND ($2::text IS NULL OR f.device_id = $2) "
+            + "AND ($3::text IS NULL OR f.status = $3) "
+            + "AND ($4::timestamptz IS NULL OR (f.created_at, f.id) < ($4, $5)) "
+            + "ORDER BY f.created_at DESC, f.id DESC LIMIT $6")
+        .execute(Tuple.tuple(java.util.Arrays.asList(caller.tenantId(), device, status == null ? null : status.wireName(),
+            after == null ? null : after.createdAt(), after == null ? null : after.id(), limit + 1)))
+        .map(rows -> page(rows, limit));
+  }
+
+  /** Rows left {@code uploading} longer than {@code age}: an upload whose gateway died mid-stream. */
+  public static Future<List<FileRecord>> staleUploads(SqlClient sql, Duration age, int limit) {
+    return sql.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.status = 'uploading' AND f.updated_at < now() - make_interval(secs => $1) LIMIT $2")
+        .execute(Tuple.of((double) age.toSeconds(), limit))
+        .map(rows -> {
+          List<FileRecord> out = new ArrayList<>();
+          rows.forEach(row -> out.add(map(row)));
+          return out;
+        });
+  }
+
+  static FileRecord single(RowSet<Row> rows, String what) {
+    if (rows.rowCount() == 0) {
+      throw ClientException.notFound(what);
+    }
+    return map(rows.iterator().next());
+  }
+
+  static Page<FileRecord> page(RowSet<Row> rows, int limit) {
+    List<FileRecord> items = new ArrayList<>();
+    rows.forEach(row -> items.add(map(row)));
+    String next = null;
+    if (items.size() > limit) {
+      items.remove(items.size() - 1);
+      FileRecord last = items.get(items.size() - 1);
+      next = new Cursor(last.createdAt(), last.id()).encode();
+    }
+    return new Page<>(items, next);
+  }
+
+  /** Keyset pagination position: (created_at, id) of the last item returned. */
+  public record Cursor(OffsetDateTime createdAt, UUID id) {
+
+    public String encode() {
+      return Base64.getUrlEncoder().withoutPadding()
+          .encodeToString((createdAt + "|" + id).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Null for no cursor; 400 {@code invalid_cursor} for garbage. */
+    public static Cursor decode(String raw) {
+      if (raw == null || raw.isEmpty()) {
+        return null;
+      }
+      try {
+        String[] parts = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8).split("\\|", 2);
+        return new Cursor(OffsetDateTime.parse(parts[0]), UUID.fromString(parts[1]));
+      } catch (RuntimeException e) {
+        throw ClientException.badRequest("invalid_cursor", "the cursor is not one this server issued");
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+package dev.wharf.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The process's meters, rendered in Prometheus text format at {@code /metrics}. One instance per process,
+ * passed to whoever counts; meters are thread-safe.
+ */
+public final class WharfMetrics {
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final AtomicLong[] readyByBand = new AtomicLong[4];
+  private final AtomicLong delayed = new AtomicLong();
+  private final AtomicLong leased = new AtomicLong();
+  private final AtomicLong dead = new AtomicLong();
+  private final AtomicLong uploadsInFlight = new AtomicLong();
+
+  public WharfMetrics() {
+    String[] names = {"urgent", "high", "normal", "low"};
+    for (int band = 0; band < 4; band++) {
+      readyByBand[band] = new AtomicLong();
+      Gauge.builder("wharf_queue_ready", readyByBand[band], AtomicLong::get)
+          .description("Ingest jobs ready to run").tag("priority", names[band]).register(registry);
+    }
+    Gauge.builder("wharf_queue_delayed", delayed, AtomicLong::get).description("Ingest jobs waiting for a retry").register(registry);
+    Gauge.builder("wharf_queue_active", leased, AtomicLong::get).description("Ingest jobs claimed by a worker").register(registry);
+    Gauge.builder("wharf_queue_dead", dead, AtomicLong::get).description("Ingest jobs whose attempts ran out").register(registry);
+    Gauge.builder("wharf_uploads_in_flight", uploadsInFlight, AtomicLong::get).description("Uploads streaming now").register(registry);
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Counts an upload that ended with {@code outcome} (created, checksum_mismatch, payload_too_large, ...). */
+  public void upload(String outcome, long bytes) {
+    Counter.builder("wharf_uploads_total").tag("outcome", outcome).register(registry).increment();
+    if (bytes > 0) {
+      Counter.builder("wharf_upload_bytes_total").register(registry).increment(bytes);
+    }
+  }
+
+  public AtomicLong uploadsInFlight() {
+    return uploadsInFlight;
+  }
+
+  /** Counts a job attempt that ended with {@code outcome} (processed, failed, retried, dead, fenced). */
+  public void jobOutcome(String outcome, Duration took) {
+    Counter.builder("wharf_jobs_total").tag("outcome", outcome).register(registry).increment();
+    Timer.builder("wharf_job_duration").tag("outcome", outcome).register(registry).record(took);
+  }
+
+  /** Counts any other event worth a dashboard line (reconciled jobs, swept uploads...). */
+  public void count(String name, String tagKey, String tagValue, double amount) {
+    Counter.builder(name).tag(tagKey, tagValue).register(registry).increment(amount);
+  }
+
+  public void queueDepth(long[] ready, long delayedCount, long leasedCount, long deadCount) {
+    for (int band = 0; band < 4 && band < ready.length; band++) {
+      readyByBand[band].set(ready[band]);
+    }
+    delayed.set(delayedCount);
+    leased.set(leasedCount);
+    dead.set(deadCount);
+  }
+
+  public String scrape() {
+    return registry.scrape();
+  }
+}
