@@ -64,6 +64,21 @@ public final class FileStore {
         .map(rows -> rows.rowCount() == 1);
   }
 
+  /** {@code uploaded → processing} when a worker starts on it (a re-run finds it processing already). */
+  public static Future<Void> markProcessing(SqlClient sql, UUID id) {
+    return sql.preparedQuery("UPDATE files SET status = 'processing', updated_at = now() WHERE id = $1 AND status IN ('uploaded', 'processing')")
+        .execute(Tuple.of(id))
+        .mapEmpty();
+  }
+
+  /** The verdict of ingest: {@code processed} or {@code failed} with a detail, and what was learned. */
+  public static Future<Void> markVerified(SqlClient sql, UUID id, FileStatus status, String detail, JsonObject metadata) {
+    return sql.preparedQuery("UPDATE files SET status = $2, status_detail = $3, metadata = $4, updated_at = now() "
+            + "WHERE id = $1 AND status IN ('uploaded', 'processing')")
+        .execute(Tuple.of(id, status.wireName(), detail, metadata))
+        .mapEmpty();
+  }
+
   public static Future<Void> deleteRow(SqlClient sql, UUID id) {
     return sql.preparedQuery("DELETE FROM files WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
   }
