@@ -1,0 +1,199 @@
+package dev.wharf.ingest;
+
+import dev.wharf.error.ServerException;
+import dev.wharf.error.WharfException;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.redis.client.Response;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The {@link IngestQueue} in Redis, every mutation one Lua script run with {@code EVALSHA}.
+ *
+ * <p>Key layout, all under one hash tag so the keys share a Redis Cluster slot:
+ *
+ * <ul>
+ *   <li>{@code wharf:{ns}:ready}: sorted set, score = {@code band * 1e13 + enqueuedAtMillis};
+ *   <li>{@code wharf:{ns}:delayed}: sorted set, score = due time (ms, Redis server time);
+ *   <li>{@code wharf:{ns}:leases}: sorted set, score = lease expiry (ms, Redis server time);
+ *   <li>{@code wharf:{ns}:owners}: hash, job id → token of the live lease;
+ *   <li>{@code wharf:{ns}:prio} and {@code wharf:{ns}:enqueued}: hashes, job id → band and enqueue time,
+ *       so a retried or expired job goes back to {@code ready} at its original place.
+ * </ul>
+ *
+ * <p>A claim first promotes due delayed jobs and expired leases (at most {@value #PROMOTE_BATCH} of each
+ * per claim), clearing an expired lease's token: its old holder's {@link #extend}, {@link #complete} and
+ * {@link #retryLater} then return false. Due and expiry times use Redis {@code TIME}, so replicas with
+ * skewed clocks agree. Every Redis failure surfaces as {@link ServerException#unavailable} for
+ * {@code "redis"}. Safe to share between verticle instances: it holds no mutable state.
+ */
+public final class RedisIngestQueue implements IngestQueue {
+
+  /** Namespace of the production queue: keys {@code wharf:{ingest}:…}. */
+  public static final String DEFAULT_NAMESPACE = "ingest";
+
+  /** Delayed jobs and expired leases promoted to ready per claim, each. */
+  static final int PROMOTE_BATCH = 100;
+
+  /** Jobs checked per reconcile script call. */
+  static final int RECONCILE_BATCH = 500;
+
+  private static final List<String> SCRIPTS =
+      List.of("enqueue", "claim", "extend", "complete", "retry", "remove", "reconcile", "stats");
+
+  private final RedisAPI redis;
+  private final Map<String, LuaScript> scripts;
+  private final String ready;
+  private final String delayed;
+  private final String leases;
+  private final String owners;
+  private final String prio;
+  private final String enqueued;
+
+  private RedisIngestQueue(RedisAPI redis, String namespace, Map<String, LuaScript> scripts) {
+    this.redis = redis;
+    this.scripts = scripts;
+    String prefix = "wharf:{" + namespace + "}:";
+    this.ready = prefix + "ready";
+    this.delayed = prefix + "delayed";
+    this.leases = prefix + "leases";
+    this.owners = prefix + "owners";
+    this.prio = prefix + "prio";
+    this.enqueued = prefix + "enqueued";
+  }
+
+  /**
+   * Loads every queue script into Redis ({@code SCRIPT LOAD}) and returns the queue for
+   * {@link #DEFAULT_NAMESPACE}.
+   */
+  public static Future<RedisIngestQueue> create(Vertx vertx, RedisAPI redis) {
+    return create(vertx, redis, DEFAULT_NAMESPACE);
+  }
+
+  /**
+   * Loads every queue script into Redis ({@code SCRIPT LOAD}) and returns the queue whose keys are
+   * {@code wharf:{namespace}:…}.
+   *
+   * @param redis a client over a pooled {@code Redis.createClient}; not closed by the queue
+   * @param namespace the hash tag; letters, digits, {@code -} and {@code _} only
+   * @return the queue; fails with {@code redis_unavailable} when Redis cannot be reached
+   */
+  public static Future<RedisIngestQueue> create(Vertx vertx, RedisAPI redis, String namespace) {
+    if (namespace == null || !namespace.matches("[A-Za-z0-9_-]+")) {
+      throw new IllegalArgumentException("queue namespace must be letters, digits, - or _: " + namespace);
+    }
+    List<Future<LuaScript>> loads = SCRIPTS.stream().map(name -> LuaScript.load(vertx, redis, name)).toList();
+    return Future.all(loads)
+        .map(all -> loads.stream()
+            .map(Future::result)
+            .collect(Collectors.toUnmodifiableMap(LuaScript::name, Function.identity())))
+        .map(loaded -> new RedisIngestQueue(redis, namespace, loaded))
+        .recover(RedisIngestQueue::unavailable);
+  }
+
+  /** The six keys of this queue, for tests and operators. */
+  List<String> keys() {
+    return List.of(ready, delayed, leases, owners, prio, enqueued);
+  }
+
+  @Override
+  public Future<Void> enqueue(String jobId, Priority priority, long enqueuedAtMillis) {
+    return run("enqueue", List.of(ready, delayed, leases, prio, enqueued),
+            List.of(jobId, Integer.toString(priority.band()), Long.toString(enqueuedAtMillis)))
+        .mapEmpty();
+  }
+
+  @Override
+  public Future<Optional<Lease>> claim(Duration leaseTime) {
+    String token = UUID.randomUUID().toString();
+    return run("claim", List.of(ready, delayed, leases, owners, prio, enqueued),
+            List.of(millis(leaseTime), token, Integer.toString(PROMOTE_BATCH)))
+        .map(reply -> reply == null || reply.size() == 0
+            ? Optional.empty()
+            : Optional.of(new Lease(reply.get(0).toString(), token, Priority.ofBand(reply.get(1).toInteger()))));
+  }
+
+  @Override
+  public Future<Boolean> extend(Lease lease, Duration leaseTime) {
+    return run("extend", List.of(leases, owners), List.of(lease.jobId(), lease.token(), millis(leaseTime)))
+        .map(RedisIngestQueue::isOne);
+  }
+
+  @Override
+  public Future<Boolean> complete(Lease lease) {
+    return run("complete", List.of(leases, owners, prio, enqueued), List.of(lease.jobId(), lease.token()))
+        .map(RedisIngestQueue::isOne);
+  }
+
+  @Override
+  public Future<Boolean> retryLater(Lease lease, Duration delay) {
+    return run("retry", List.of(leases, owners, delayed), List.of(lease.jobId(), lease.token(), millis(delay)))
+        .map(RedisIngestQueue::isOne);
+  }
+
+  @Override
+  public Future<Void> remove(String jobId) {
+    return run("remove", List.of(ready, delayed, leases, owners, prio, enqueued), List.of(jobId)).mapEmpty();
+  }
+
+  /** {@inheritDoc} Checks {@value #RECONCILE_BATCH} jobs per script call, one call after the other. */
+  @Override
+  public Future<Integer> reconcile(List<QueuedJob> jobs) {
+    Future<Integer> total = Future.succeededFuture(0);
+    for (int from = 0; from < jobs.size(); from += RECONCILE_BATCH) {
+      List<QueuedJob> batch = jobs.subList(from, Math.min(jobs.size(), from + RECONCILE_BATCH));
+      total = total.compose(sum -> reconcileBatch(batch).map(added -> sum + added));
+    }
+    return total;
+  }
+
+  private Future<Integer> reconcileBatch(List<QueuedJob> batch) {
+    List<String> args = new ArrayList<>(batch.size() * 3);
+    for (QueuedJob job : batch) {
+      args.add(job.jobId());
+      args.add(Integer.toString(job.priority().band()));
+      args.add(Long.toString(job.enqueuedAtMillis()));
+    }
+    return run("reconcile", List.of(ready, delayed, leases, prio, enqueued), args).map(Response::toInteger);
+  }
+
+  @Override
+  public Future<QueueStats> stats() {
+    int bands = Priority.values().length;
+    return run("stats", List.of(ready, delayed, leases), List.of(Integer.toString(bands)))
+        .map(reply -> {
+          long[] readyPerBand = new long[bands];
+          for (int band = 0; band < bands; band++) {
+            readyPerBand[band] = reply.get(band).toLong();
+          }
+          return new QueueStats(readyPerBand, reply.get(bands).toLong(), reply.get(bands + 1).toLong());
+        });
+  }
+
+  private Future<Response> run(String script, List<String> keys, List<String> args) {
+    return scripts.get(script).call(redis, keys, args).recover(RedisIngestQueue::unavailable);
+  }
+
+  private static <T> Future<T> unavailable(Throwable err) {
+    return Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("redis", err));
+  }
+
+  private static boolean isOne(Response reply) {
+    return reply != null && reply.toInteger() == 1;
+  }
+
+  private static String millis(Duration duration) {
+    if (duration.isNegative()) {
+      throw new IllegalArgumentException("duration must not be negative: " + duration);
+    }
+    return Long.toString(duration.toMillis());
+  }
+}

@@ -1,0 +1,22 @@
+-- Re-adds jobs that are in none of ready, delayed, leases, with their original ready score.
+-- KEYS: ready, delayed, leases, prio, enqueued
+-- ARGV: jobId1, band1, enqueuedAtMillis1, jobId2, ...
+-- Returns how many jobs were added.
+local added = 0
+for j = 1, #ARGV, 3 do
+  local id = ARGV[j]
+  local present = false
+  for i = 1, 3 do
+    if redis.call('ZSCORE', KEYS[i], id) then
+      present = true
+      break
+    end
+  end
+  if not present then
+    redis.call('ZADD', KEYS[1], tonumber(ARGV[j + 1]) * 1e13 + tonumber(ARGV[j + 2]), id)
+    redis.call('HSET', KEYS[4], id, ARGV[j + 1])
+    redis.call('HSET', KEYS[5], id, ARGV[j + 2])
+    added = added + 1
+  end
+end
+return added
