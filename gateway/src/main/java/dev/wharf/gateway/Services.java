@@ -1,0 +1,31 @@
+package dev.wharf.gateway;
+
+import dev.wharf.auth.TenantStore;
+import dev.wharf.auth.TokenStore;
+import dev.wharf.blob.BlobStore;
+import dev.wharf.files.FileService;
+import dev.wharf.gateway.config.WharfConfig;
+import dev.wharf.idempotency.IdempotencyStore;
+import dev.wharf.ingest.IngestQueue;
+import dev.wharf.ingest.JobService;
+import dev.wharf.metrics.WharfMetrics;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.sqlclient.Pool;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The process-wide clients and services every verticle of the gateway is built from. */
+public record Services(
+    WharfConfig config,
+    Pool pool,
+    Redis redisClient,
+    RedisAPI redis,
+    BlobStore blobs,
+    IngestQueue queue,
+    TokenStore tokens,
+    TenantStore tenants,
+    FileService files,
+    JobService jobs,
+    IdempotencyStore idempotency,
+    WharfMetrics metrics,
+    AtomicInteger uploadsInFlight) {}

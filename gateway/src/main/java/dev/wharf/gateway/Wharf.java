@@ -1,0 +1,112 @@
+package dev.wharf.gateway;
+
+import dev.wharf.db.Database;
+import dev.wharf.gateway.config.ConfigException;
+import dev.wharf.gateway.config.WharfConfig;
+import dev.wharf.gateway.dev.DevMode;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code wharf} command line: {@code dev} (everything embedded), {@code serve [--config wharf.yaml]}
+ * (external services), {@code migrate [--config wharf.yaml]} (apply database migrations and exit).
+ */
+public final class Wharf {
+
+  private static final Logger log = LoggerFactory.getLogger(Wharf.class);
+
+  private Wharf() {}
+
+  public static void main(String[] args) {
+    String command = args.length == 0 ? "help" : args[0];
+    Path configFile = configFile(args);
+    Map<String, String> env = System.getenv();
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(false));
+    Future<? extends Runnable> started;
+    try {
+      started = switch (command) {
+        case "dev" -> startDev(vertx, env);
+        case "serve" -> WharfApp.start(vertx, WharfConfig.load(configFile, env)).map(app -> (Runnable) () -> awaitStop(app.stop()));
+        case "migrate" -> Database.migrate(vertx, WharfConfig.load(configFile, env).postgres()).map(n -> {
+          System.out.println("migrations applied: " + n);
+          vertx.close();
+          return (Runnable) () -> { };
+        });
+        default -> {
+          usage();
+          vertx.close();
+          yield Future.succeededFuture(() -> { });
+        }
+      };
+    } catch (ConfigException e) {
+      System.err.println("wharf: " + e.getMessage());
+      vertx.close();
+      System.exit(2);
+      return;
+    }
+    started.onSuccess(shutdown -> Runtime.getRuntime().addShutdownHook(new Thread(shutdown, "wharf-shutdown")))
+        .onFailure(err -> {
+          log.error("wharf failed to start", err);
+          System.err.println("wharf: failed to start: " + err.getMessage());
+          vertx.close().onComplete(ar -> System.exit(1));
+        });
+  }
+
+  private static Future<Runnable> startDev(Vertx vertx, Map<String, String> env) {
+    Path devDir = Path.of(env.getOrDefault("WHARF_DEV_DIR", ".wharf-dev")).toAbsolutePath();
+    return DevMode.start(vertx, devDir, env).map(running -> {
+      Map<String, String> e = running.env();
+      System.out.println();
+      System.out.println("Wharf dev is up at " + e.get("WHARF_URL") + "  (data in " + devDir + ")");
+      System.out.println("Environment written to " + devDir.resolve("dev.env") + "; load it with:");
+      System.out.println("  set -a; . " + devDir.resolve("dev.env") + "; set +a");
+      System.out.println("Upload a file as " + e.get("WHARF_DEVICE_ID") + ":");
+      System.out.println("  curl -sS -X POST " + e.get("WHARF_URL") + "/v1/files -H \"Authorization: Bearer "
+          + e.get("WHARF_DEVICE_TOKEN") + "\" -H 'X-Wharf-Filename: hello.json' --data-binary '{\"hello\":\"wharf\"}'");
+      System.out.println();
+      return () -> {
+        awaitStop(running.app().stop());
+        running.servers().close();
+      };
+    });
+  }
+
+  /** Waits on a shutdown-hook thread (never an event loop) for a graceful stop, at most 30 s. */
+  private static void awaitStop(Future<Void> stopping) {
+    CountDownLatch done = new CountDownLatch(1);
+    stopping.onComplete(ar -> done.countDown());
+    try {
+      if (!done.await(30, TimeUnit.SECONDS)) {
+        log.warn("graceful stop did not finish within 30 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Path configFile(String[] args) {
+    for (int i = 1; i < args.length - 1; i++) {
+      if ("--config".equals(args[i])) {
+        return Path.of(args[i + 1]);
+      }
+    }
+    String fromEnv = System.getenv("WHARF_CONFIG");
+    return fromEnv == null ? null : Path.of(fromEnv);
+  }
+
+  private static void usage() {
+    System.out.println("""
+        usage: wharf <command>
+          dev                       run everything embedded (PostgreSQL, Redis, S3) with data in ./.wharf-dev
+          serve [--config FILE]     run against external services (YAML config; every key also from WHARF_* env)
+          migrate [--config FILE]   apply the database migrations and exit
+        """);
+  }
+}

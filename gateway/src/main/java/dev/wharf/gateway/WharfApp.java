@@ -1,0 +1,138 @@
+package dev.wharf.gateway;
+
+import dev.wharf.auth.TenantStore;
+import dev.wharf.auth.TokenStore;
+import dev.wharf.blob.S3BlobStore;
+import dev.wharf.db.Database;
+import dev.wharf.files.FileService;
+import dev.wharf.gateway.config.WharfConfig;
+import dev.wharf.gateway.http.ApiVerticle;
+import dev.wharf.idempotency.IdempotencyStore;
+import dev.wharf.ingest.IngestWorker;
+import dev.wharf.ingest.JobService;
+import dev.wharf.ingest.Reconciler;
+import dev.wharf.ingest.RedisIngestQueue;
+import dev.wharf.ingest.validate.ValidationLimits;
+import dev.wharf.ingest.validate.Validators;
+import dev.wharf.metrics.WharfMetrics;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisOptions;
+import io.vertx.sqlclient.Pool;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Wharf process: migrates, builds the shared clients, deploys the API, the ingest workers and the
+ * reconciler, and takes them down again in order (stop accepting, finish or release work, close clients).
+ */
+public final class WharfApp {
+
+  private static final Logger log = LoggerFactory.getLogger(WharfApp.class);
+
+  private final Vertx vertx;
+  private final Services services;
+  private final S3BlobStore blobs;
+  private final List<String> deployments = new ArrayList<>();
+  private String apiDeployment;
+  private boolean stopped;
+
+  private WharfApp(Vertx vertx, Services services, S3BlobStore blobs) {
+    this.vertx = vertx;
+    this.services = services;
+    this.blobs = blobs;
+  }
+
+  /** Starts everything; fails (having closed what it opened) if any part cannot start. */
+  public static Future<WharfApp> start(Vertx vertx, WharfConfig config) {
+    WharfMetrics metrics = new WharfMetrics();
+    return Database.migrate(vertx, config.postgres()).compose(migrated -> {
+      Pool pool = Database.pool(vertx, config.postgres());
+      Redis redisClient = Redis.createClient(vertx, new RedisOptions()
+          .setType(RedisClientType.STANDALONE)
+          .setConnectionString(config.redis().uri())
+          .setMaxPoolSize(config.redis().poolSize())
+          .setMaxPoolWaiting(config.redis().poolSize() * 64));
+      RedisAPI redis = RedisAPI.api(redisClient);
+      S3BlobStore blobs = S3BlobStore.create(vertx, config.s3());
+      return blobs.ensureBucket()
+          .compose(v -> RedisIngestQueue.create(vertx, redis, config.redis().namespace()))
+          .map(queue -> new Services(config, pool, redisClient, redis, blobs, queue,
+              new TokenStore(pool), new TenantStore(pool),
+              new FileService(pool, blobs, queue, config.uploads(), config.ingest(), metrics),
+              new JobService(pool, queue, metrics),
+              new IdempotencyStore(pool), metrics, new AtomicInteger()))
+          .compose(services -> new WharfApp(vertx, services, blobs).deploy())
+          .recover(err -> {
+            blobs.close();
+            redisClient.close();
+            return pool.close().transform(v -> Future.failedFuture(err));
+          });
+    });
+  }
+
+  private Future<WharfApp> deploy() {
+    var cfg = services.config();
+    Future<String> workers = cfg.ingest().workers() == 0 ? Future.succeededFuture(null)
+        : vertx.deployVerticle(() -> new IngestWorker(services.pool(), services.blobs(), services.queue(), cfg.ingest(),
+                Validators.standard(ValidationLimits.defaults()), services.metrics()),
+            new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER).setInstances(cfg.ingest().workers()));
+    return workers
+        .compose(id -> {
+          track(id);
+          return vertx.deployVerticle(new Reconciler(services.pool(), services.queue(), services.blobs(), cfg.ingest(), services.metrics()));
+        })
+        .compose(id -> {
+          track(id);
+          return vertx.deployVerticle(() -> new ApiVerticle(services), new DeploymentOptions().setInstances(cfg.http().instances()));
+        })
+        .map(id -> {
+          apiDeployment = id;
+          log.info("wharf started [http={}:{}, workers={}, api_instances={}]", cfg.http().host(), cfg.http().port(),
+              cfg.ingest().workers(), cfg.http().instances());
+          return this;
+        });
+  }
+
+  private void track(String id) {
+    if (id != null) {
+      deployments.add(id);
+    }
+  }
+
+  public Services services() {
+    return services;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /**
+   * Graceful stop: the API stops accepting and drains, then workers finish or release their jobs, then
+   * the clients close. Calling it twice is harmless.
+   */
+  public Future<Void> stop() {
+    if (stopped) {
+      return Future.succeededFuture();
+    }
+    stopped = true;
+    Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
+    return api
+        .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).mapEmpty())
+        .eventually(() -> {
+          blobs.close();
+          services.redisClient().close();
+          return services.pool().close();
+        })
+        .onComplete(ar -> log.info("wharf stopped"));
+  }
+}

@@ -1,0 +1,117 @@
+package dev.wharf.gateway.config;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.wharf.config.IngestConfig;
+import dev.wharf.config.PostgresConfig;
+import dev.wharf.config.RedisConfig;
+import dev.wharf.config.S3Config;
+import dev.wharf.config.UploadConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Everything Wharf is configured with, loaded once at start from a YAML file and the environment (the
+ * environment wins), validated before anything starts. The README lists every key.
+ */
+public record WharfConfig(
+    HttpConfig http,
+    String adminToken,
+    PostgresConfig postgres,
+    RedisConfig redis,
+    S3Config s3,
+    UploadConfig uploads,
+    IngestConfig ingest) {
+
+  /** HTTP listener settings; {@code publicUrl} is how devices reach this gateway (for URLs it hands out). */
+  public record HttpConfig(String host, int port, int instances, String publicUrl) {}
+
+  /** Loads from {@code file} (may be null) and {@code env}. */
+  @SuppressWarnings("unchecked")
+  public static WharfConfig load(Path file, Map<String, String> env) {
+    Map<String, Object> yaml = Map.of();
+    if (file != null) {
+      try {
+        Object parsed = new ObjectMapper(new YAMLFactory()).readValue(Files.readString(file), Map.class);
+        yaml = parsed == null ? Map.of() : (Map<String, Object>) parsed;
+      } catch (IOException e) {
+        throw new ConfigException("cannot read config file " + file + ": " + e.getMessage(), e);
+      }
+    }
+    return from(new Settings(yaml, env));
+  }
+
+  static WharfConfig from(Settings s) {
+    try {
+      int port = s.integer("http.port", 8080);
+      HttpConfig http = new HttpConfig(
+          s.string("http.host", "0.0.0.0"),
+          port,
+          s.integer("http.instances", Math.max(1, Runtime.getRuntime().availableProcessors())),
+          s.string("http.public-url", "http://localhost:" + port));
+      String admin = s.required("admin.token");
+      if (admin.length() < 16) {
+        throw new ConfigException("admin.token", "must be at least 16 characters");
+      }
+      PostgresConfig postgres = new PostgresConfig(
+          s.string("postgres.host", "localhost"),
+          s.integer("postgres.port", 5432),
+          s.string("postgres.database", "wharf"),
+          s.string("postgres.user", "wharf"),
+          s.string("postgres.password", ""),
+          s.integer("postgres.pool-size", 16));
+      RedisConfig redis = new RedisConfig(
+          s.string("redis.uri", "redis://localhost:6379"),
+          s.integer("redis.pool-size", 16),
+          s.string("redis.namespace", "ingest"));
+      String endpoint = s.string("s3.endpoint", null);
+      S3Config s3 = new S3Config(
+          endpoint == null ? null : URI.create(endpoint),
+          s.string("s3.region", "us-east-1"),
+          s.string("s3.bucket", "wharf"),
+          s.required("s3.access-key"),
+          s.required("s3.secret-key"),
+          s.bool("s3.path-style", endpoint != null),
+          Math.toIntExact(s.bytes("s3.part-size", 8L << 20)),
+          s.integer("s3.parts-in-flight", 2));
+      UploadConfig uploads = new UploadConfig(
+          s.bytes("uploads.max-file-bytes", 16L << 30),
+          s.integer("uploads.max-concurrent", 32),
+          s.integer("uploads.max-filename-bytes", 255));
+      IngestConfig ingest = new IngestConfig(
+          s.integer("ingest.workers", 1),
+          s.integer("ingest.concurrency", 4),
+          s.duration("ingest.lease", Duration.ofSeconds(30)),
+          s.integer("ingest.max-attempts", 5),
+          s.duration("ingest.backoff-base", Duration.ofSeconds(1)),
+          s.duration("ingest.backoff-max", Duration.ofMinutes(5)),
+          s.duration("ingest.poll-interval", Duration.ofMillis(200)),
+          s.duration("ingest.reconcile-interval", Duration.ofSeconds(60)),
+          s.duration("ingest.stale-upload-after", Duration.ofHours(1)));
+      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new ConfigException("invalid configuration: " + e.getMessage(), e);
+    }
+  }
+
+  /** The same configuration with other values, for dev mode and tests. */
+  public WharfConfig withHttp(HttpConfig value) {
+    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest);
+  }
+
+  public WharfConfig withIngest(IngestConfig value) {
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value);
+  }
+
+  public WharfConfig withUploads(UploadConfig value) {
+    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest);
+  }
+
+  public WharfConfig withRedis(RedisConfig value) {
+    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest);
+  }
+}

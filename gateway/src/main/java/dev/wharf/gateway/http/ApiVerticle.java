@@ -1,0 +1,53 @@
+package dev.wharf.gateway.http;
+
+import dev.wharf.error.ClientException;
+import dev.wharf.gateway.Services;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import java.util.concurrent.TimeUnit;
+
+/** The HTTP API. Deployed once per event loop; instances share the port. */
+public final class ApiVerticle extends VerticleBase {
+
+  private final Services services;
+  private HttpServer server;
+
+  public ApiVerticle(Services services) {
+    this.services = services;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.route().handler(new RequestIds());
+    new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
+    router.route("/v1/*").handler(new Authn(services.tokens(), services.config().adminToken()));
+    new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(router);
+    new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadsInFlight()).mount(router);
+    new JobRoutes(services.jobs()).mount(router);
+    router.route().last().handler(ctx -> ctx.fail(ClientException.notFound("route")));
+    router.route().failureHandler(new Problems());
+    var http = services.config().http();
+    server = vertx.createHttpServer(new HttpServerOptions()
+        .setHost(http.host())
+        .setPort(http.port())
+        .setIdleTimeout(120)
+        .setIdleTimeoutUnit(TimeUnit.SECONDS)
+        .setMaxHeaderSize(16 * 1024)
+        .setHandle100ContinueAutomatically(true));
+    return server.requestHandler(router).listen();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server == null ? Future.succeededFuture() : server.shutdown(java.time.Duration.ofSeconds(10));
+  }
+
+  /** The port actually bound (for port 0 in tests). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+}

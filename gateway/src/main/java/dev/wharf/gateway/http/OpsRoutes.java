@@ -1,0 +1,59 @@
+package dev.wharf.gateway.http;
+
+import dev.wharf.blob.BlobStore;
+import dev.wharf.ingest.JobService;
+import dev.wharf.metrics.WharfMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.redis.client.RedisAPI;
+import io.vertx.sqlclient.Pool;
+import java.util.List;
+
+/** Liveness, readiness (Postgres, Redis, S3 each checked), Prometheus metrics, the OpenAPI spec. */
+final class OpsRoutes {
+
+  private final Pool pool;
+  private final RedisAPI redis;
+  private final BlobStore blobs;
+  private final JobService jobs;
+  private final WharfMetrics metrics;
+
+  OpsRoutes(Pool pool, RedisAPI redis, BlobStore blobs, JobService jobs, WharfMetrics metrics) {
+    this.pool = pool;
+    this.redis = redis;
+    this.blobs = blobs;
+    this.jobs = jobs;
+    this.metrics = metrics;
+  }
+
+  void mount(Router router) {
+    router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
+    router.get("/readyz").handler(this::ready);
+    router.get("/metrics").handler(ctx -> jobs.stats().onComplete(ar -> ctx.response()
+        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        .end(metrics.scrape())));
+    router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader("Content-Type", "application/yaml").sendFile("openapi.yaml")
+        .onFailure(ctx::fail));
+  }
+
+  private void ready(RoutingContext ctx) {
+    Future<Void> postgres = pool.query("SELECT 1").execute().mapEmpty();
+    Future<Void> redisPing = redis.ping(List.of()).mapEmpty();
+    Future<Void> s3 = blobs.ping();
+    Future.join(postgres, redisPing, s3).onComplete(ar -> {
+      JsonObject checks = new JsonObject()
+          .put("postgres", status(postgres))
+          .put("redis", status(redisPing))
+          .put("s3", status(s3));
+      boolean ok = postgres.succeeded() && redisPing.succeeded() && s3.succeeded();
+      ctx.response().setStatusCode(ok ? 200 : 503).putHeader("Content-Type", "application/json")
+          .end(new JsonObject().put("status", ok ? "ready" : "not_ready").put("checks", checks).toBuffer());
+    });
+  }
+
+  private static String status(Future<?> check) {
+    return check.succeeded() ? "ok" : "down: " + check.cause().getMessage();
+  }
+}

@@ -1,0 +1,118 @@
+package dev.wharf.gateway.http;
+
+import dev.wharf.error.ClientException;
+import dev.wharf.error.ServerException;
+import dev.wharf.error.WharfException;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.HttpException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one failure handler: every failure becomes an RFC 9457 problem+json body with a stable
+ * {@code code}. Client errors are logged without a stack trace; anything unexpected is a 500 and logged
+ * in full.
+ */
+public final class Problems implements Handler<RoutingContext> {
+
+  private static final Logger log = LoggerFactory.getLogger(Problems.class);
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    WharfException problem = classify(ctx, failure);
+    String requestId = RequestIds.of(ctx);
+    if (problem instanceof ServerException && problem.getCause() != null) {
+      log.warn("request failed [request={}, method={}, path={}, code={}, cause={}]", requestId, ctx.request().method(),
+          ctx.request().path(), problem.code(), problem.getCause().toString());
+    } else if (problem.status() >= 500) {
+      log.error("request failed [request={}, method={}, path={}]", requestId, ctx.request().method(), ctx.request().path(), failure);
+    } else {
+      log.info("request refused [request={}, method={}, path={}, status={}, code={}]", requestId, ctx.request().method(),
+          ctx.request().path(), problem.status(), problem.code());
+    }
+    send(ctx, problem);
+  }
+
+  /** Writes {@code problem} unless a response is already under way (then the connection is reset). */
+  public static void send(RoutingContext ctx, WharfException problem) {
+    HttpServerResponse response = ctx.response();
+    if (response.headWritten()) {
+      response.reset();
+      return;
+    }
+    if (problem instanceof ServerException server && server.retryAfterSeconds() > 0) {
+      response.putHeader("Retry-After", Integer.toString(server.retryAfterSeconds()));
+    }
+    if (!ctx.request().isEnded()) {
+      // The body was not read; the connection cannot carry another request.
+      response.putHeader("Connection", "close");
+    }
+    JsonObject body = new JsonObject()
+        .put("type", "https://wharf.dev/problems/" + problem.code())
+        .put("title", title(problem.status()))
+        .put("status", problem.status())
+        .put("code", problem.code())
+        .put("detail", problem.getMessage())
+        .put("request_id", RequestIds.of(ctx));
+    response.setStatusCode(problem.status())
+        .putHeader("Content-Type", "application/problem+json")
+        .end(body.toBuffer());
+    if (!ctx.request().isEnded()) {
+      response.close();
+    }
+  }
+
+  private static WharfException classify(RoutingContext ctx, Throwable failure) {
+    if (failure instanceof WharfException w) {
+      return w;
+    }
+    if (failure instanceof HttpException http) {
+      return new ClientException(http.getStatusCode(), codeFor(http.getStatusCode()),
+          http.getPayload() != null ? http.getPayload() : title(http.getStatusCode()));
+    }
+    if (failure instanceof io.vertx.core.json.DecodeException || failure instanceof IllegalArgumentException && failure.getMessage() != null
+        && failure.getMessage().contains("Invalid JSON")) {
+      return ClientException.badRequest("malformed_json", "the body is not valid JSON");
+    }
+    if (failure == null) {
+      int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+      return status < 500
+          ? new ClientException(status, codeFor(status), title(status))
+          : new ServerException(status, "internal_error", "internal error", null, 0);
+    }
+    return new ServerException(500, "internal_error", "internal error", null, 0);
+  }
+
+  static String codeFor(int status) {
+    return switch (status) {
+      case 400 -> "bad_request";
+      case 401 -> "unauthorized";
+      case 403 -> "forbidden";
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 413 -> "payload_too_large";
+      case 415 -> "unsupported_media_type";
+      default -> "http_" + status;
+    };
+  }
+
+  static String title(int status) {
+    return switch (status) {
+      case 400 -> "Bad Request";
+      case 401 -> "Unauthorized";
+      case 403 -> "Forbidden";
+      case 404 -> "Not Found";
+      case 405 -> "Method Not Allowed";
+      case 409 -> "Conflict";
+      case 413 -> "Content Too Large";
+      case 416 -> "Range Not Satisfiable";
+      case 422 -> "Unprocessable Content";
+      case 503 -> "Service Unavailable";
+      default -> status >= 500 ? "Server Error" : "Client Error";
+    };
+  }
+}

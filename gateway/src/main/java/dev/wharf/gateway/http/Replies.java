@@ -1,0 +1,71 @@
+package dev.wharf.gateway.http;
+
+import dev.wharf.error.ClientException;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/** Small helpers shared by the route classes: JSON replies, query parameters, page bodies. */
+final class Replies {
+
+  private Replies() {}
+
+  /** Runs {@code action} and replies with its JSON and {@code status}, or fails the context. */
+  static void json(RoutingContext ctx, int status, Supplier<Future<JsonObject>> action) {
+    Future<JsonObject> result;
+    try {
+      result = action.get();
+    } catch (RuntimeException e) {
+      ctx.fail(e);
+      return;
+    }
+    result.onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+      } else if (ar.result() == null) {
+        ctx.response().setStatusCode(204).end();
+      } else {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(ar.result().toBuffer());
+      }
+    });
+  }
+
+  static <T> JsonObject page(List<T> items, String nextCursor, Function<T, JsonObject> toJson) {
+    JsonArray array = new JsonArray();
+    items.forEach(item -> array.add(toJson.apply(item)));
+    return new JsonObject().put("items", array).put("next_cursor", nextCursor);
+  }
+
+  static int limit(RoutingContext ctx, int defaultValue, int max) {
+    String raw = ctx.request().getParam("limit");
+    if (raw == null) {
+      return defaultValue;
+    }
+    try {
+      int value = Integer.parseInt(raw);
+      if (value < 1 || value > max) {
+        throw new NumberFormatException();
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw ClientException.badRequest("invalid_limit", "limit must be a whole number from 1 to " + max);
+    }
+  }
+
+  /** The JSON body of a request behind a BodyHandler; 400 when it is missing or not an object. */
+  static JsonObject body(RoutingContext ctx) {
+    try {
+      JsonObject body = ctx.body().asJsonObject();
+      if (body == null) {
+        throw ClientException.badRequest("malformed_json", "a JSON object body is required");
+      }
+      return body;
+    } catch (io.vertx.core.json.DecodeException | ClassCastException e) {
+      throw ClientException.badRequest("malformed_json", "the body is not a valid JSON object");
+    }
+  }
+}

@@ -1,0 +1,71 @@
+package dev.wharf.ingest;
+
+import dev.wharf.auth.Principal;
+import dev.wharf.files.FileStore.Page;
+import dev.wharf.metrics.WharfMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.Pool;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Ingest jobs as their owners and the admin see them: read, list, cancel, retry a dead one, queue stats. */
+public final class JobService {
+
+  private static final Logger log = LoggerFactory.getLogger(JobService.class);
+
+  private final Pool pool;
+  private final IngestQueue queue;
+  private final WharfMetrics metrics;
+
+  public JobService(Pool pool, IngestQueue queue, WharfMetrics metrics) {
+    this.pool = pool;
+    this.queue = queue;
+    this.metrics = metrics;
+  }
+
+  public Future<JobRecord> get(Principal caller, UUID id) {
+    return JobStore.get(pool, caller, id);
+  }
+
+  public Future<Page<JobRecord>> list(Principal caller, JobStatus status, String cursor, int limit) {
+    return JobStore.list(pool, caller, status, cursor, limit);
+  }
+
+  /**
+   * Cancels a queued or active job; a finished one is returned unchanged. A running worker's result is
+   * then fenced out.
+   */
+  public Future<JobRecord> cancel(Principal caller, UUID id) {
+    return JobStore.cancel(pool, caller, id).compose(job -> {
+      if (job.status() != JobStatus.CANCELLED) {
+        return Future.succeededFuture(job);
+      }
+      log.info("job cancelled [tenant={}, device={}, job={}]", job.tenantId(), job.deviceId(), job.id());
+      return queue.remove(id.toString()).otherwiseEmpty().map(job);
+    });
+  }
+
+  /** Admin: a dead job runs again with a fresh set of attempts. */
+  public Future<JobRecord> retryDead(UUID id) {
+    return JobStore.retryDead(pool, id).compose(job -> {
+      log.info("dead job retried [tenant={}, job={}]", job.tenantId(), job.id());
+      return queue.enqueue(id.toString(), job.priority(), System.currentTimeMillis()).map(job);
+    });
+  }
+
+  /** Queue depth from Redis and the dead count from Postgres; also refreshes the gauges. */
+  public Future<JsonObject> stats() {
+    return Future.all(queue.stats(), JobStore.countDead(pool)).map(all -> {
+      IngestQueue.QueueStats stats = all.resultAt(0);
+      long dead = all.resultAt(1);
+      metrics.queueDepth(stats.ready(), stats.delayed(), stats.leased(), dead);
+      JsonObject ready = new JsonObject();
+      for (Priority p : Priority.values()) {
+        ready.put(p.wireName(), stats.ready()[p.band()]);
+      }
+      return new JsonObject().put("ready", ready).put("delayed", stats.delayed()).put("active", stats.leased()).put("dead", dead);
+    });
+  }
+}

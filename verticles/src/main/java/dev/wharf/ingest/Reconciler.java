@@ -1,0 +1,107 @@
+package dev.wharf.ingest;
+
+import dev.wharf.blob.BlobStore;
+import dev.wharf.config.IngestConfig;
+import dev.wharf.db.Database;
+import dev.wharf.files.FileRecord;
+import dev.wharf.files.FileStore;
+import dev.wharf.ingest.IngestQueue.QueuedJob;
+import dev.wharf.metrics.WharfMetrics;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
+import java.util.List;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps Redis's schedule in line with Postgres's truth, at start and then periodically, on one replica at
+ * a time (a Postgres advisory lock): every queued or active job missing from Redis is enqueued again, so
+ * a flushed or restarted Redis loses no job. It also cleans up uploads abandoned mid-stream (a row left
+ * {@code uploading} by a gateway that died): object and row are removed.
+ */
+public final class Reconciler extends VerticleBase {
+
+  /** Advisory lock key of the reconciler's leadership. */
+  public static final long LOCK_KEY = 0x5748_4152_4601L;
+
+  private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+  private static final int BATCH = 500;
+
+  private final Pool pool;
+  private final IngestQueue queue;
+  private final BlobStore blobs;
+  private final IngestConfig config;
+  private final WharfMetrics metrics;
+  private long timer = -1;
+  private Future<?> current = Future.succeededFuture();
+
+  public Reconciler(Pool pool, IngestQueue queue, BlobStore blobs, IngestConfig config, WharfMetrics metrics) {
+    this.pool = pool;
+    this.queue = queue;
+    this.blobs = blobs;
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public Future<?> start() {
+    timer = vertx.setPeriodic(0, config.reconcileInterval().toMillis(), id -> tick());
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(timer);
+    return current.otherwiseEmpty();
+  }
+
+  /** One pass, unless the previous one is still running. */
+  private void tick() {
+    if (!current.isComplete()) {
+      return;
+    }
+    current = runOnce().onFailure(err -> log.warn("reconcile pass failed [cause={}]", err.toString()));
+  }
+
+  /** One full pass as leader; answers how many jobs were re-enqueued, or null when not the leader. */
+  public Future<Integer> runOnce() {
+    return Database.asLeader(pool, LOCK_KEY, conn -> reenqueue(conn, null, 0)
+        .compose(added -> sweepAbandonedUploads(conn).map(added)))
+        .onSuccess(added -> {
+          if (added != null && added > 0) {
+            metrics.count("wharf_reconciled_jobs_total", "source", "postgres", added);
+            log.info("jobs missing from redis re-enqueued [count={}]", added);
+          }
+        });
+  }
+
+  private Future<Integer> reenqueue(SqlConnection conn, UUID after, int addedSoFar) {
+    return JobStore.pending(conn, after, BATCH).compose(jobs -> {
+      if (jobs.isEmpty()) {
+        return Future.succeededFuture(addedSoFar);
+      }
+      List<QueuedJob> batch = jobs.stream()
+          .map(job -> new QueuedJob(job.id().toString(), job.priority(), job.createdAt().toInstant().toEpochMilli()))
+          .toList();
+      UUID last = jobs.get(jobs.size() - 1).id();
+      return queue.reconcile(batch).compose(added -> jobs.size() < BATCH
+          ? Future.succeededFuture(addedSoFar + added)
+          : reenqueue(conn, last, addedSoFar + added));
+    });
+  }
+
+  private Future<Void> sweepAbandonedUploads(SqlConnection conn) {
+    return FileStore.staleUploads(conn, config.staleUploadAfter(), 100).compose(stale -> {
+      Future<Void> chain = Future.succeededFuture();
+      for (FileRecord file : stale) {
+        chain = chain.compose(v -> blobs.delete(file.objectKey()))
+            .compose(v -> FileStore.deleteRow(conn, file.id()))
+            .onSuccess(v -> log.info("abandoned upload removed [tenant={}, device={}, file={}]", file.tenantId(), file.deviceId(), file.id()));
+      }
+      return chain;
+    });
+  }
+}
