@@ -1,0 +1,193 @@
+package dev.wharf.blob;
+
+import dev.wharf.config.S3Config;
+import io.netty.buffer.Unpooled;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
+import io.vertx.core.streams.ReadStream;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.async.AsyncResponseTransformer;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.client.config.SdkAdvancedAsyncClientOption;
+import software.amazon.awssdk.http.crt.AwsCrtAsyncHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
+import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
+
+/**
+ * {@link BlobStore} on an S3-compatible object store, through the SDK's {@link S3AsyncClient} on the CRT
+ * HTTP client (the SDK's Netty client wants Netty 4.1, Vert.x brings 4.2; CRT has no Netty in it).
+ *
+ * <p>Every SDK call is brought back onto the Vert.x context of its caller, captured when the method is
+ * called; SDK futures are completed on CRT threads directly (no extra executor hop), which only schedules
+ * the continuation there.
+ */
+public final class S3BlobStore implements BlobStore {
+
+  private static final String DEFAULT_REGION = "us-east-1";
+
+  private final Vertx vertx;
+  private final S3AsyncClient s3;
+  private final S3Config config;
+
+  private S3BlobStore(Vertx vertx, S3AsyncClient s3, S3Config config) {
+    this.vertx = vertx;
+    this.s3 = s3;
+    this.config = config;
+  }
+
+  /**
+   * A store on {@code config.bucket()}. Building the client does not touch the network; call
+   * {@link #ensureBucket()} or {@link #ping()} to check the settings.
+   */
+  public static S3BlobStore create(Vertx vertx, S3Config config) {
+    String region = config.region() == null || config.region().isBlank() ? DEFAULT_REGION : config.region();
+    S3AsyncClientBuilder builder = S3AsyncClient.builder()
+        .httpClientBuilder(AwsCrtAsyncHttpClient.builder()
+            .connectionTimeout(Duration.ofSeconds(5))
+            .connectionMaxIdleTime(Duration.ofSeconds(30)))
+        .region(Region.of(region))
+        .credentialsProvider(credentials(config))
+        .forcePathStyle(config.pathStyle())
+        // Newer SDKs send CRC32 checksums (aws-chunked trailers) on every upload by default; S3-compatible
+        // servers (s3proxy, older MinIO) do not all accept them. The SHA-256 Wharf computes is its check.
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+        .asyncConfiguration(async -> async.advancedOption(
+            SdkAdvancedAsyncClientOption.FUTURE_COMPLETION_EXECUTOR, Runnable::run));
+    if (config.endpoint() != null) {
+      builder.endpointOverride(config.endpoint());
+    }
+    return new S3BlobStore(vertx, builder.build(), config);
+  }
+
+  private static AwsCredentialsProvider credentials(S3Config config) {
+    if (config.accessKey() == null || config.accessKey().isBlank()) {
+      return DefaultCredentialsProvider.builder().build();
+    }
+    return StaticCredentialsProvider.create(AwsBasicCredentials.create(config.accessKey(), config.secretKey()));
+  }
+
+  @Override
+  public Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType) {
+    Context context = vertx.getOrCreateContext();
+    S3Upload upload = new S3Upload(s3, context, config.bucket(), key, contentType, body, maxBytes,
+        config.partSize(), config.partsInFlight());
+    if (Vertx.currentContext() == context) {
+      return upload.start();
+    }
+    Promise<StoredBlob> stored = Promise.promise();
+    context.runOnContext(v -> upload.start().onComplete(stored));
+    return stored.future();
+  }
+
+  @Override
+  public Future<BlobInfo> head(String key) {
+    return call(vertx.getOrCreateContext(), () -> s3.headObject(b -> b.bucket(config.bucket()).key(key)))
+        .map(response -> new BlobInfo(key, response.contentLength(), unquote(response.eTag())))
+        .recover(e -> Future.failedFuture(S3Failures.forObject(e)));
+  }
+
+  @Override
+  public Future<ReadStream<Buffer>> open(String key, ByteRange range) {
+    Context context = vertx.getOrCreateContext();
+    return call(context, () -> s3.getObject(
+            b -> b.bucket(config.bucket()).key(key).range(range == null ? null : header(range)),
+            AsyncResponseTransformer.toPublisher()))
+        .recover(e -> Future.failedFuture(S3Failures.forObject(e)))
+        .map(response -> PublisherReadStream.subscribe(response, context));
+  }
+
+  @Override
+  public Future<Buffer> read(String key, long offset, int length) {
+    if (length <= 0) {
+      return Future.succeededFuture(Buffer.buffer());
+    }
+    ByteRange range = new ByteRange(offset, offset + length - 1);
+    return call(vertx.getOrCreateContext(), () -> s3.getObject(
+            b -> b.bucket(config.bucket()).key(key).range(header(range)), AsyncResponseTransformer.toBytes()))
+        .map(bytes -> (Buffer) BufferInternal.buffer(Unpooled.wrappedBuffer(bytes.asByteArrayUnsafe())))
+        .recover(e -> Future.failedFuture(S3Failures.forObject(e)));
+  }
+
+  @Override
+  public Future<Void> delete(String key) {
+    return call(vertx.getOrCreateContext(), () -> s3.deleteObject(b -> b.bucket(config.bucket()).key(key)))
+        .<Void>mapEmpty()
+        .recover(e -> S3Failures.statusOf(e) == 404
+            ? Future.succeededFuture()
+            : Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  @Override
+  public Future<Void> ping() {
+    return call(vertx.getOrCreateContext(), () -> s3.headBucket(b -> b.bucket(config.bucket())))
+        .<Void>mapEmpty()
+        .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  @Override
+  public Future<Void> ensureBucket() {
+    Context context = vertx.getOrCreateContext();
+    return call(context, () -> s3.headBucket(b -> b.bucket(config.bucket())))
+        .<Void>mapEmpty()
+        .recover(missing -> S3Failures.statusOf(missing) != 404
+            ? Future.failedFuture(missing)
+            : call(context, () -> s3.createBucket(b -> b.bucket(config.bucket())))
+                .<Void>mapEmpty()
+                .recover(e -> S3Failures.unwrap(e) instanceof BucketAlreadyOwnedByYouException
+                    ? Future.succeededFuture()
+                    : Future.failedFuture(e)))
+        .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  /** Closes the SDK client and its connections; closing waits for CRT threads, so it runs off the event loop. */
+  public Future<Void> close() {
+    return vertx.executeBlocking(() -> {
+      s3.close();
+      return null;
+    }, false);
+  }
+
+  /** The SDK client, for tests that check what is left in the bucket. */
+  S3AsyncClient client() {
+    return s3;
+  }
+
+  /**
+   * Sends one request and completes on {@code context}. A request the SDK rejects before sending (it may
+   * throw instead of returning a failed future) fails the same way.
+   */
+  static <T> Future<T> call(Context context, Supplier<CompletableFuture<T>> request) {
+    CompletableFuture<T> sent;
+    try {
+      sent = request.get();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    return Future.fromCompletionStage(sent, context);
+  }
+
+  private static String header(ByteRange range) {
+    return "bytes=" + range.start() + "-" + range.endInclusive();
+  }
+
+  private static String unquote(String etag) {
+    if (etag != null && etag.length() >= 2 && etag.startsWith("\"") && etag.endsWith("\"")) {
+      return etag.substring(1, etag.length() - 1);
+    }
+    return etag;
+  }
+}

@@ -1,0 +1,49 @@
+package dev.wharf.blob;
+
+import dev.wharf.error.ClientException;
+import dev.wharf.error.ServerException;
+import dev.wharf.error.WharfException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+
+/** Turns what the S3 client fails with into Wharf's error hierarchy. */
+final class S3Failures {
+
+  private S3Failures() {}
+
+  /** Any failure to reach or use storage: 503 {@code storage_unavailable}. */
+  static WharfException unavailable(Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof WharfException wharf) {
+      return wharf;
+    }
+    return ServerException.unavailable("storage", cause);
+  }
+
+  /** For reads of one object: an absent key is 404, a range past its end 416, the rest 503. */
+  static WharfException forObject(Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof NoSuchKeyException || statusOf(cause) == 404) {
+      return ClientException.notFound("object");
+    }
+    if (statusOf(cause) == 416) {
+      return new ClientException(416, "range_not_satisfiable", "range is outside the object");
+    }
+    return unavailable(cause);
+  }
+
+  static int statusOf(Throwable failure) {
+    return unwrap(failure) instanceof AwsServiceException service ? service.statusCode() : 0;
+  }
+
+  static Throwable unwrap(Throwable failure) {
+    Throwable cause = failure;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+}

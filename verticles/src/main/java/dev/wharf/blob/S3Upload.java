@@ -1,0 +1,296 @@
+package dev.wharf.blob;
+
+import dev.wharf.error.ClientException;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.streams.ReadStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.core.async.AsyncRequestBody;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+
+/**
+ * One streamed write into S3: the state machine behind {@link S3BlobStore#put}.
+ *
+ * <p>Bytes are copied once, from the body's buffers into a part array, and hashed there. A body that ends
+ * before the first part fills goes up as one {@code PutObject}; otherwise each full part goes up as an
+ * {@code UploadPart} of a multipart upload, at most {@code partsInFlight} at a time. When a part is full
+ * and no slot is free the body is paused, and resumed when a part finishes, so memory stays at about
+ * {@code partSize * (partsInFlight + 1)} whatever the body size.
+ *
+ * <p>Every handler runs on {@code context}: body handlers because the body belongs to the caller's
+ * context, S3 results because each call is brought back with {@code Future.fromCompletionStage(cf,
+ * context)}. The state therefore needs no locking.
+ */
+final class S3Upload {
+
+  private static final Logger log = LoggerFactory.getLogger(S3Upload.class);
+
+  /** S3 allows at most this many parts per multipart upload. */
+  private static final int MAX_PARTS = 10_000;
+
+  /** The first part array starts this small and doubles up to the part size, so small bodies stay small. */
+  private static final int FIRST_ALLOCATION = 64 * 1024;
+
+  private final S3AsyncClient s3;
+  private final Context context;
+  private final String bucket;
+  private final String key;
+  private final String contentType;
+  private final ReadStream<Buffer> body;
+  private final long maxBytes;
+  private final int partSize;
+  private final int partsInFlight;
+
+  private final Promise<StoredBlob> result = Promise.promise();
+  private final MessageDigest sha256 = newSha256();
+  private final ArrayDeque<Buffer> backlog = new ArrayDeque<>();
+  private final ArrayDeque<byte[]> spareParts = new ArrayDeque<>();
+  private final List<Future<CompletedPart>> uploading = new ArrayList<>();
+  private final List<CompletedPart> uploaded = new ArrayList<>();
+
+  private byte[] part;
+  private int filled;
+  private byte[] fullPart;
+  private long received;
+  private int nextPartNumber = 1;
+  private Future<String> uploadId;
+  private boolean bodyPaused;
+  private boolean bodyEnded;
+  private boolean finishing;
+  private boolean failed;
+
+  S3Upload(S3AsyncClient s3, Context context, String bucket, String key, String contentType,
+      ReadStream<Buffer> body, long maxBytes, int partSize, int partsInFlight) {
+    this.s3 = s3;
+    this.context = context;
+    this.bucket = bucket;
+    this.key = key;
+    this.contentType = contentType;
+    this.body = body;
+    this.maxBytes = maxBytes;
+    this.partSize = partSize;
+    this.partsInFlight = partsInFlight;
+  }
+
+  /** Takes over the body (its handlers and flow) and returns what was stored. Call on {@code context}. */
+  Future<StoredBlob> start() {
+    body.exceptionHandler(this::fail);
+    body.endHandler(v -> {
+      bodyEnded = true;
+      advance();
+    });
+    body.handler(this::onData);
+    body.resume();
+    return result.future();
+  }
+
+  private void onData(Buffer data) {
+    if (failed) {
+      return;
+    }
+    received += data.length();
+    if (received > maxBytes) {
+      fail(ClientException.tooLarge("body is larger than " + maxBytes + " bytes"));
+      return;
+    }
+    backlog.add(data);
+    advance();
+  }
+
+  /** Moves data along as far as free part slots allow; runs after every body or S3 event. */
+  private void advance() {
+    if (failed || finishing) {
+      return;
+    }
+    while (true) {
+      if (fullPart != null) {
+        if (uploading.size() >= partsInFlight) {
+          break;
+        }
+        uploadPart(fullPart, partSize);
+        fullPart = null;
+      }
+      Buffer next = backlog.poll();
+      if (next == null || failed) {
+        break;
+      }
+      absorb(next);
+    }
+    if (failed) {
+      return;
+    }
+    if (fullPart != null || !backlog.isEmpty()) {
+      pauseBody();
+    } else if (!bodyEnded) {
+      resumeBody();
+    } else {
+      finish();
+    }
+  }
+
+  /** Copies {@code data} into the current part; when the part fills, parks it and puts back the rest. */
+  private void absorb(Buffer data) {
+    int pos = 0;
+    int length = data.length();
+    while (pos < length) {
+      if (part == null) {
+        part = nextPartArray();
+      } else if (filled == part.length) {
+        part = Arrays.copyOf(part, Math.min(partSize, part.length * 2));
+      }
+      int n = Math.min(part.length - filled, length - pos);
+      data.getBytes(pos, pos + n, part, filled);
+      sha256.update(part, filled, n);
+      filled += n;
+      pos += n;
+      if (filled == partSize) {
+        fullPart = part;
+        part = null;
+        filled = 0;
+        if (pos < length) {
+          backlog.addFirst(data.slice(pos, length));
+        }
+        return;
+      }
+    }
+  }
+
+  private byte[] nextPartArray() {
+    byte[] spare = spareParts.poll();
+    if (spare != null) {
+      return spare;
+    }
+    return nextPartNumber == 1 ? new byte[Math.min(FIRST_ALLOCATION, partSize)] : new byte[partSize];
+  }
+
+  private void uploadPart(byte[] bytes, int length) {
+    int partNumber = nextPartNumber++;
+    if (partNumber > MAX_PARTS) {
+      fail(ClientException.tooLarge("body needs more than " + MAX_PARTS + " parts"));
+      return;
+    }
+    if (uploadId == null) {
+      uploadId = call(() -> s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType)))
+          .map(created -> created.uploadId());
+    }
+    Future<CompletedPart> done = uploadId.compose(id -> call(() -> s3.uploadPart(
+            b -> b.bucket(bucket).key(key).uploadId(id).partNumber(partNumber).contentLength((long) length),
+            AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
+        .map(response -> CompletedPart.builder().partNumber(partNumber).eTag(response.eTag()).build()));
+    uploading.add(done);
+    done.onSuccess(completed -> {
+      uploading.remove(done);
+      uploaded.add(completed);
+      if (length == partSize) {
+        spareParts.push(bytes);
+      }
+      advance();
+    }).onFailure(this::fail);
+  }
+
+  private void finish() {
+    finishing = true;
+    if (uploadId == null) {
+      byte[] bytes = part == null ? new byte[0] : part;
+      int length = filled;
+      part = null;
+      call(() -> s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).contentLength((long) length),
+              AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
+          .onSuccess(response -> succeed())
+          .onFailure(this::fail);
+      return;
+    }
+    if (filled > 0) {
+      uploadPart(part, filled);
+      part = null;
+      filled = 0;
+    }
+    Future.all(new ArrayList<>(uploading))
+        .compose(all -> uploadId)
+        .compose(id -> {
+          uploaded.sort(Comparator.comparingInt(CompletedPart::partNumber));
+          return call(() -> s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(id)
+              .multipartUpload(m -> m.parts(uploaded))));
+        })
+        .onSuccess(response -> succeed())
+        .onFailure(this::fail);
+  }
+
+  private void succeed() {
+    if (failed) {
+      return;
+    }
+    spareParts.clear();
+    result.complete(new StoredBlob(key, received, HexFormat.of().formatHex(sha256.digest())));
+  }
+
+  /**
+   * Stops reading, waits for parts still on the wire, aborts the multipart upload (a single PUT is only
+   * sent after the body ended, so it has nothing to undo) and only then fails the result, so that a failed
+   * put leaves nothing behind when its future fails.
+   */
+  private void fail(Throwable cause) {
+    if (failed) {
+      return;
+    }
+    failed = true;
+    pauseBody();
+    backlog.clear();
+    spareParts.clear();
+    part = null;
+    fullPart = null;
+    Future<String> started = uploadId;
+    Future.join(new ArrayList<>(uploading))
+        .transform(settled -> started == null ? Future.<Void>succeededFuture() : started.transform(
+            created -> created.succeeded() ? abort(created.result()) : Future.<Void>succeededFuture()))
+        .onComplete(aborted -> result.fail(cause));
+  }
+
+  private Future<Void> abort(String id) {
+    return call(() -> s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(id)))
+        .<Void>mapEmpty()
+        .onFailure(e -> log.warn("multipart upload not aborted, a bucket lifecycle rule must clean it up "
+            + "[key={}, upload={}]", key, id, e));
+  }
+
+  private void pauseBody() {
+    if (!bodyPaused && !bodyEnded) {
+      bodyPaused = true;
+      body.pause();
+    }
+  }
+
+  private void resumeBody() {
+    if (bodyPaused) {
+      bodyPaused = false;
+      body.resume();
+    }
+  }
+
+  private <T> Future<T> call(Supplier<CompletableFuture<T>> request) {
+    return S3BlobStore.call(context, request).recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  private static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+    }
+  }
+}
