@@ -1,0 +1,177 @@
+package dev.wharf.gateway;
+
+import dev.wharf.devstack.EmbeddedServers;
+import dev.wharf.gateway.config.WharfConfig;
+import dev.wharf.ingest.IngestWorker;
+import dev.wharf.ingest.validate.ValidationLimits;
+import dev.wharf.ingest.validate.Validators;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+
+/**
+ * One Wharf process per test JVM on the shared embedded servers, with quick ingest timings. It runs no
+ * ingest workers of its own, so a test sees jobs stay queued until it starts workers itself (and stops
+ * them after). Tests isolate themselves by their own tenant.
+ */
+public final class TestStack {
+
+  public static final String ADMIN_TOKEN = "test-admin-token-0123456789";
+
+  private static TestStack instance;
+
+  public final Vertx vertx;
+  public final EmbeddedServers servers;
+  public final WharfApp app;
+  public final WebClient client;
+  public final int port;
+  private final S3AsyncClient s3;
+
+  private TestStack(Vertx vertx, EmbeddedServers servers, WharfApp app, int port) {
+    this.vertx = vertx;
+    this.servers = servers;
+    this.app = app;
+    this.port = port;
+    this.client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
+    this.s3 = S3AsyncClient.builder()
+        .httpClientBuilder(software.amazon.awssdk.http.crt.AwsCrtAsyncHttpClient.builder())
+        .region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(
+            AwsBasicCredentials.create(EmbeddedServers.S3_ACCESS_KEY, EmbeddedServers.S3_SECRET_KEY)))
+        .endpointOverride(java.net.URI.create(servers.s3Endpoint()))
+        .forcePathStyle(true)
+        .build();
+  }
+
+  /** The shared stack, started on first use (blocking: call it from a test thread, e.g. in @BeforeAll). */
+  public static synchronized TestStack get() throws Exception {
+    if (instance == null) {
+      EmbeddedServers servers = EmbeddedServers.shared();
+      Vertx vertx = Vertx.vertx();
+      int port = freePort();
+      WharfConfig config = WharfConfig.load(null, env(servers, port, Map.of()));
+      WharfApp app = WharfApp.start(vertx, config).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      instance = new TestStack(vertx, servers, app, port);
+    }
+    return instance;
+  }
+
+  /** The environment a test Wharf runs with; {@code extra} overrides. */
+  public static Map<String, String> env(EmbeddedServers servers, int port, Map<String, String> extra) {
+    Map<String, String> env = new HashMap<>();
+    env.put("WHARF_ADMIN_TOKEN", ADMIN_TOKEN);
+    env.put("WHARF_HTTP_HOST", "127.0.0.1");
+    env.put("WHARF_HTTP_PORT", Integer.toString(port));
+    env.put("WHARF_HTTP_INSTANCES", "2");
+    env.put("WHARF_POSTGRES_HOST", servers.postgresHost());
+    env.put("WHARF_POSTGRES_PORT", Integer.toString(servers.postgresPort()));
+    env.put("WHARF_POSTGRES_DATABASE", servers.postgresDatabase());
+    env.put("WHARF_POSTGRES_USER", servers.postgresUser());
+    env.put("WHARF_REDIS_URI", servers.redisUri());
+    env.put("WHARF_S3_ENDPOINT", servers.s3Endpoint());
+    env.put("WHARF_S3_ACCESS_KEY", EmbeddedServers.S3_ACCESS_KEY);
+    env.put("WHARF_S3_SECRET_KEY", EmbeddedServers.S3_SECRET_KEY);
+    env.put("WHARF_S3_BUCKET", EmbeddedServers.S3_BUCKET);
+    env.put("WHARF_S3_PART_SIZE", "5MiB");
+    env.put("WHARF_UPLOADS_MAX_FILE_BYTES", "64MiB");
+    env.put("WHARF_INGEST_WORKERS", "0");
+    env.put("WHARF_INGEST_LEASE", "2s");
+    env.put("WHARF_INGEST_POLL_INTERVAL", "50ms");
+    env.put("WHARF_INGEST_BACKOFF_BASE", "100ms");
+    env.put("WHARF_INGEST_BACKOFF_MAX", "1s");
+    env.put("WHARF_INGEST_MAX_ATTEMPTS", "3");
+    env.put("WHARF_INGEST_RECONCILE_INTERVAL", "1s");
+    env.putAll(extra);
+    return env;
+  }
+
+  /** Deploys ingest workers on this stack (one instance, {@code concurrency} jobs at once). */
+  public Future<String> startWorkers(int concurrency) {
+    Services s = app.services();
+    var ingest = s.config().ingest();
+    var cfg = new dev.wharf.config.IngestConfig(1, concurrency, ingest.leaseTime(), ingest.maxAttempts(), ingest.backoffBase(),
+        ingest.backoffMax(), ingest.pollInterval(), ingest.reconcileInterval(), ingest.staleUploadAfter());
+    return vertx.deployVerticle(() -> new IngestWorker(s.pool(), s.blobs(), s.queue(), cfg,
+        Validators.standard(ValidationLimits.defaults()), s.metrics()),
+        new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+  }
+
+  /** A fresh tenant with two devices and a sender holding the deliver and read scopes. */
+  public Future<Tenant> newTenant() {
+    String tenant = "t-" + UUID.randomUUID().toString().substring(0, 8);
+    return admin("/v1/admin/tenants", new JsonObject().put("id", tenant))
+        .compose(v -> admin("/v1/admin/tenants/" + tenant + "/devices", new JsonObject().put("id", "dev-a")))
+        .compose(a -> admin("/v1/admin/tenants/" + tenant + "/devices", new JsonObject().put("id", "dev-b"))
+            .compose(b -> admin("/v1/admin/tenants/" + tenant + "/tokens",
+                    new JsonObject().put("scopes", new io.vertx.core.json.JsonArray().add("deliver").add("read")))
+                .map(sender -> new Tenant(tenant, "dev-a", a.getJsonObject("token").getString("token"),
+                    "dev-b", b.getJsonObject("token").getString("token"), sender.getString("token")))));
+  }
+
+  private Future<JsonObject> admin(String path, JsonObject body) {
+    return client.post(path).bearerTokenAuthentication(ADMIN_TOKEN).sendJsonObject(body).map(resp -> {
+      if (resp.statusCode() != 201) {
+        throw new IllegalStateException(path + " answered " + resp.statusCode() + ": " + resp.bodyAsString());
+      }
+      return resp.bodyAsJsonObject();
+    });
+  }
+
+  /** Keys stored under a tenant's prefix in the S3 bucket. */
+  public Future<java.util.List<String>> objectKeys(String tenant) {
+    return Future.fromCompletionStage(s3.listObjectsV2(b -> b.bucket(EmbeddedServers.S3_BUCKET).prefix("t/" + tenant + "/")))
+        .map(ListObjectsV2Response::contents)
+        .map(list -> list.stream().map(o -> o.key()).toList());
+  }
+
+  /** Multipart uploads left open in the bucket under a tenant's prefix. */
+  public Future<Integer> openMultipartUploads(String tenant) {
+    return Future.fromCompletionStage(s3.listMultipartUploads(b -> b.bucket(EmbeddedServers.S3_BUCKET).prefix("t/" + tenant + "/")))
+        .map(r -> r.uploads().size());
+  }
+
+  /** Polls {@code check} every 50 ms until it yields true, failing after {@code timeout}. */
+  public Future<Void> eventually(Duration timeout, java.util.function.Supplier<Future<Boolean>> check) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    poll(deadline, check, done);
+    return done.future();
+  }
+
+  private void poll(long deadline, java.util.function.Supplier<Future<Boolean>> check, io.vertx.core.Promise<Void> done) {
+    check.get().onComplete(ar -> {
+      if (ar.succeeded() && ar.result()) {
+        done.complete();
+      } else if (System.nanoTime() > deadline) {
+        done.fail(new AssertionError("condition not met in time" + (ar.failed() ? ": " + ar.cause() : "")));
+      } else {
+        vertx.setTimer(50, id -> poll(deadline, check, done));
+      }
+    });
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** A test tenant: two devices with their tokens and a sender token (scopes deliver, read). */
+  public record Tenant(String id, String deviceA, String tokenA, String deviceB, String tokenB, String senderToken) {}
+}
