@@ -17,7 +17,8 @@ import org.reactivestreams.Subscription;
  * A Vert.x {@link ReadStream} over a reactive-streams {@link Publisher} of byte buffers (an S3 object body),
  * with backpressure carried through: the subscription is asked for more only while the reader has demand
  * ({@link #resume()}, {@link #fetch(long)}) and a handler, a few chunks ahead at most. A slow reader (a
- * slow HTTP client behind {@code pipeTo}) therefore slows the S3 read instead of filling memory.
+ * slow HTTP client behind {@code pipeTo}) therefore slows the S3 read instead of filling memory: what is
+ * held per read is the prefetched chunks plus the HTTP client's read window.
  *
  * <p>Publisher signals arrive on the SDK's threads and are handed to {@code context}; every handler is
  * called there and all state is touched only there. Nothing is requested until a handler is set. Setting

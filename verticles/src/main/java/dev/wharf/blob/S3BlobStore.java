@@ -56,6 +56,8 @@ public final class S3BlobStore implements BlobStore {
     String region = config.region() == null || config.region().isBlank() ? DEFAULT_REGION : config.region();
     S3AsyncClientBuilder builder = S3AsyncClient.builder()
         .httpClientBuilder(AwsCrtAsyncHttpClient.builder()
+            // What CRT buffers per download ahead of the reader (16 MiB by default): about one part.
+            .readBufferSizeInBytes((long) config.partSize())
             .connectionTimeout(Duration.ofSeconds(5))
             .connectionMaxIdleTime(Duration.ofSeconds(30)))
         .region(Region.of(region))

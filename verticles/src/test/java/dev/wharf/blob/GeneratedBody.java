@@ -31,6 +31,8 @@ final class GeneratedBody implements ReadStream<Buffer> {
   private Handler<Throwable> exceptionHandler;
   private long demand = Long.MAX_VALUE;
   private long emitted;
+  private int pauses;
+  private String sha256Hex;
   private boolean scheduled;
   private boolean done;
 
@@ -72,8 +74,17 @@ final class GeneratedBody implements ReadStream<Buffer> {
     return emitted;
   }
 
+  /** How often the reader paused this body. */
+  int pauses() {
+    return pauses;
+  }
+
+  /** The SHA-256 of everything emitted; call once the body ended. */
   String sha256Hex() {
-    return HexFormat.of().formatHex(sha256.digest());
+    if (sha256Hex == null) {
+      sha256Hex = HexFormat.of().formatHex(sha256.digest());
+    }
+    return sha256Hex;
   }
 
   @Override
@@ -97,6 +108,7 @@ final class GeneratedBody implements ReadStream<Buffer> {
 
   @Override
   public GeneratedBody pause() {
+    pauses++;
     demand = 0;
     return this;
   }
