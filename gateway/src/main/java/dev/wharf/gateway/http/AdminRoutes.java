@@ -13,7 +13,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import java.util.HashSet;
 import java.util.Set;
 
@@ -35,7 +34,6 @@ final class AdminRoutes {
       Authn.requireAdmin(ctx);
       ctx.next();
     });
-    router.post("/v1/admin/*").handler(BodyHandler.create(false).setBodyLimit(16 * 1024));
     router.post("/v1/admin/tenants").handler(ctx -> Replies.json(ctx, 201, () -> {
       JsonObject body = Replies.body(ctx);
       return tenants.createTenant(body.getString("id"), body.getString("name"))

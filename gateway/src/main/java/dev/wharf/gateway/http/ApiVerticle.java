@@ -22,9 +22,11 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
+    router.route().handler(Bodies.pauseOnArrival());
     router.route().handler(new RequestIds());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
     router.route("/v1/*").handler(new Authn(services.tokens(), services.config().adminToken()));
+    router.route("/v1/*").handler(Bodies.bufferUnlessStreamed());
     new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(router);
     new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadsInFlight()).mount(router);
     new JobRoutes(services.jobs()).mount(router);

@@ -13,7 +13,7 @@ import java.util.Set;
  * the first {@value TypeSniffer#HEAD_BYTES} bytes, so a JSON document preceded by more whitespace than that
  * is reported as text.
  *
- * <p>Learned: {@code sniffed_type}, the sniffed type's name in lower case.
+ * <p>Learned: {@code sniffed_format}, the sniffed type's name in lower case.
  */
 public final class DeclaredTypeValidator implements Validator {
 
@@ -49,7 +49,7 @@ public final class DeclaredTypeValidator implements Validator {
       return new SettledCheck(Findings.invalid(name(),
           "declared " + facts.declaredType() + " but the content " + describe(sniffed)));
     }
-    return new SettledCheck(Findings.valid(name(), Map.of("sniffed_type", sniffed.name().toLowerCase(Locale.ROOT))));
+    return new SettledCheck(Findings.valid(name(), Map.of("sniffed_format", sniffed.name().toLowerCase(Locale.ROOT))));
   }
 
   private static Set<SniffedType> expectedFor(ContentFacts facts) {

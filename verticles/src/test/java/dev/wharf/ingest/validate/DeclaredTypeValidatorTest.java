@@ -32,7 +32,7 @@ class DeclaredTypeValidatorTest {
     assertThat(check("application/x-mcap", MCAP).valid()).isTrue();
     assertThat(check("application/json", JSON).valid()).isTrue();
     assertThat(check("application/vnd.geo+json", JSON).valid()).isTrue();
-    assertThat(check("application/json", JSON).learned()).containsEntry("sniffed_type", "json");
+    assertThat(check("application/json", JSON).learned()).containsEntry("sniffed_format", "json");
   }
 
   @Test
