@@ -22,6 +22,10 @@ public final class WharfMetrics {
   private final AtomicLong uploadsInFlight = new AtomicLong();
 
   public WharfMetrics() {
+    new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmGcMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics().bindTo(registry);
+    new io.micrometer.core.instrument.binder.system.ProcessorMetrics().bindTo(registry);
     String[] names = {"urgent", "high", "normal", "low"};
     for (int band = 0; band < 4; band++) {
       readyByBand[band] = new AtomicLong();
