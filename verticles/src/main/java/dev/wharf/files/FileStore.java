@@ -79,6 +79,13 @@ public final class FileStore {
         .mapEmpty();
   }
 
+  /** A dead job is retried: its failed file goes back to {@code uploaded} to be verified again. */
+  public static Future<Void> markRequeued(SqlClient sql, UUID id) {
+    return sql.preparedQuery("UPDATE files SET status = 'uploaded', status_detail = NULL, updated_at = now() WHERE id = $1 AND status = 'failed'")
+        .execute(Tuple.of(id))
+        .mapEmpty();
+  }
+
   public static Future<Void> deleteRow(SqlClient sql, UUID id) {
     return sql.preparedQuery("DELETE FROM files WHERE id = $1").execute(Tuple.of(id)).mapEmpty();
   }

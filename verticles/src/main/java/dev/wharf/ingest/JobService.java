@@ -1,6 +1,7 @@
 package dev.wharf.ingest;
 
 import dev.wharf.auth.Principal;
+import dev.wharf.files.FileStore;
 import dev.wharf.files.FileStore.Page;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
@@ -49,7 +50,9 @@ public final class JobService {
 
   /** Admin: a dead job runs again with a fresh set of attempts. */
   public Future<JobRecord> retryDead(UUID id) {
-    return JobStore.retryDead(pool, id).compose(job -> {
+    return pool.withTransaction(tx -> JobStore.retryDead(tx, id)
+            .compose(job -> FileStore.markRequeued(tx, job.fileId()).map(job)))
+        .compose(job -> {
       log.info("dead job retried [tenant={}, job={}]", job.tenantId(), job.id());
       return queue.enqueue(id.toString(), job.priority(), System.currentTimeMillis()).map(job);
     });

@@ -34,7 +34,8 @@ final class OpsRoutes {
     router.get("/metrics").handler(ctx -> jobs.stats().onComplete(ar -> ctx.response()
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         .end(metrics.scrape())));
-    router.get("/openapi.yaml").handler(ctx -> ctx.response().putHeader("Content-Type", "application/yaml").sendFile("openapi.yaml")
+    router.get("/openapi.yaml").handler(ctx -> ctx.vertx().fileSystem().readFile("openapi.yaml")
+        .onSuccess(spec -> ctx.response().putHeader("Content-Type", "application/yaml").end(spec))
         .onFailure(ctx::fail));
   }
 
