@@ -34,6 +34,7 @@ public final class EmbeddedServers implements AutoCloseable {
 
   private final Path dataDir;
   private EmbeddedPostgres postgres;
+  private int postgresPortKept;
   private RedisServer redis;
   private int redisPort;
   private S3Proxy s3;
@@ -81,14 +82,18 @@ public final class EmbeddedServers implements AutoCloseable {
   private void startPostgres() throws IOException {
     Path pgData = dataDir.resolve("postgres");
     Files.createDirectories(pgData);
-    postgres = EmbeddedPostgres.builder()
-        .setDataDirectory(pgData)
+    postgres = postgresOn(freePort());
+    log.info("embedded postgres started [port={}, data={}]", postgres.getPort(), pgData);
+  }
+
+  private EmbeddedPostgres postgresOn(int port) throws IOException {
+    return EmbeddedPostgres.builder()
+        .setDataDirectory(dataDir.resolve("postgres"))
         .setCleanDataDirectory(false)
-        .setPort(freePort())
+        .setPort(port)
         .setPGStartupWait(Duration.ofSeconds(60))
         .setServerConfig("max_connections", "200")
         .start();
-    log.info("embedded postgres started [port={}, data={}]", postgres.getPort(), pgData);
   }
 
   private void startRedis() throws IOException {
@@ -117,19 +122,7 @@ public final class EmbeddedServers implements AutoCloseable {
         .build(BlobStoreContext.class);
     blobContext.getBlobStore().createContainerInLocation(null, S3_BUCKET);
     s3Port = freePort();
-    s3 = S3Proxy.builder()
-        .blobStore(blobContext.getBlobStore())
-        .endpoint(URI.create("http://127.0.0.1:" + s3Port))
-        .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, S3_ACCESS_KEY, S3_SECRET_KEY)
-        .build();
-    s3.start();
-    Instant deadline = Instant.now().plusSeconds(30);
-    while (!"STARTED".equals(s3.getState())) {
-      if (Instant.now().isAfter(deadline)) {
-        throw new IOException("s3proxy did not start within 30 s (state " + s3.getState() + ")");
-      }
-      Thread.onSpinWait();
-    }
+    startS3Proxy();
     log.info("embedded s3 started [port={}, data={}]", s3Port, blobs);
   }
 
@@ -138,7 +131,7 @@ public final class EmbeddedServers implements AutoCloseable {
   }
 
   public int postgresPort() {
-    return postgres.getPort();
+    return postgres == null ? postgresPortKept : postgres.getPort();
   }
 
   public String postgresUser() {
@@ -171,6 +164,18 @@ public final class EmbeddedServers implements AutoCloseable {
     redis.start();
   }
 
+  /** Stops PostgreSQL, leaving its data in place. */
+  public void stopPostgres() throws IOException {
+    postgresPortKept = postgres.getPort();
+    postgres.close();
+    postgres = null;
+  }
+
+  /** Starts PostgreSQL again on the port and data folder it had. */
+  public void startPostgresAgain() throws IOException {
+    postgres = postgresOn(postgresPortKept);
+  }
+
   /** Stops the S3 server, leaving its data in place. */
   public void stopS3() throws Exception {
     s3.stop();
@@ -178,6 +183,10 @@ public final class EmbeddedServers implements AutoCloseable {
 
   /** Starts the S3 server again on the port it had. */
   public void startS3Again() throws Exception {
+    startS3Proxy();
+  }
+
+  private void startS3Proxy() throws Exception {
     s3 = S3Proxy.builder()
         .blobStore(blobContext.getBlobStore())
         .endpoint(URI.create("http://127.0.0.1:" + s3Port))
@@ -185,7 +194,10 @@ public final class EmbeddedServers implements AutoCloseable {
         .build();
     s3.start();
     Instant deadline = Instant.now().plusSeconds(30);
-    while (!"STARTED".equals(s3.getState()) && Instant.now().isBefore(deadline)) {
+    while (!"STARTED".equals(s3.getState())) {
+      if (Instant.now().isAfter(deadline)) {
+        throw new IOException("s3proxy did not start within 30 s (state " + s3.getState() + ")");
+      }
       Thread.onSpinWait();
     }
   }

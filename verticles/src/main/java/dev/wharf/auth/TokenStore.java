@@ -85,7 +85,8 @@ public final class TokenStore {
           String[] scopes = row.getArrayOfStrings("scopes");
           return new Principal(kind, row.getString("tenant_id"), row.getString("device_id"),
               scopes == null ? Set.of() : Set.copyOf(List.of(scopes)), row.getUUID("id").toString());
-        });
+        })
+        .recover(err -> Future.failedFuture(dev.wharf.error.Outages.asUnavailable("postgres", err)));
   }
 
   /** Revokes a token of the tenant; 404 when it is not the tenant's. Revoking twice is success. */

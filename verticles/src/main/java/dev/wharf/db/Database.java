@@ -1,7 +1,6 @@
 package dev.wharf.db;
 
 import dev.wharf.config.PostgresConfig;
-import dev.wharf.error.ServerException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
@@ -64,15 +63,8 @@ public final class Database {
         .compose(rows -> rows.iterator().next().getBoolean("won") ? chore.apply(conn) : Future.succeededFuture(null)));
   }
 
-  /** Maps a failure to reach Postgres to 503; other failures pass unchanged. */
+  /** Maps a failure to reach Postgres to 503 {@code postgres_unavailable}; other failures pass unchanged. */
   public static Throwable unavailableIfConnection(Throwable failure) {
-    if (failure instanceof io.vertx.core.VertxException
-        || failure instanceof java.net.ConnectException
-        || failure instanceof io.vertx.core.http.HttpClosedException
-        || failure instanceof io.netty.channel.ConnectTimeoutException
-        || (failure.getMessage() != null && failure.getMessage().contains("Connection refused"))) {
-      return ServerException.unavailable("postgres", failure);
-    }
-    return failure;
+    return dev.wharf.error.Outages.asUnavailable("postgres", failure);
   }
 }

@@ -87,6 +87,9 @@ public final class Problems implements Handler<RoutingContext> {
           ? new ClientException(status, codeFor(status), title(status))
           : new ServerException(status, "internal_error", "internal error", null, 0);
     }
+    if (dev.wharf.error.Outages.isConnectionFailure(failure)) {
+      return new ServerException(503, "dependency_unavailable", "a backing service is unavailable, retry later", failure, 5);
+    }
     return new ServerException(500, "internal_error", "internal error", null, 0);
   }
 
