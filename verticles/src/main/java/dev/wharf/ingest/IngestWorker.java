@@ -160,11 +160,11 @@ public final class IngestWorker extends VerticleBase {
 
   private Future<ContentInspection.Verdict> inspect(Run run, JobRecord job, FileRecord file) {
     ContentInspection inspection = new ContentInspection(file, validators);
-    return blobs.open(file.objectKey(), null).compose(stream -> drain(stream, inspection, run, job))
+    return blobs.open(file.objectKey(), null).compose(stream -> drain(stream, inspection, run, job, file.size()))
         .compose(v -> inspection.finish((offset, length) -> blobs.read(file.objectKey(), offset, length)));
   }
 
-  private Future<Void> drain(ReadStream<io.vertx.core.buffer.Buffer> stream, ContentInspection inspection, Run run, JobRecord job) {
+  private Future<Void> drain(ReadStream<io.vertx.core.buffer.Buffer> stream, ContentInspection inspection, Run run, JobRecord job, Long total) {
     Promise<Void> done = Promise.promise();
     long[] lastReport = {System.nanoTime()};
     stream.exceptionHandler(done::tryFail);
@@ -178,7 +178,7 @@ public final class IngestWorker extends VerticleBase {
       inspection.accept(chunk);
       if (System.nanoTime() - lastReport[0] > 1_000_000_000L) {
         lastReport[0] = System.nanoTime();
-        JsonObject progress = new JsonObject().put("bytes_checked", inspection.bytesSeen()).put("bytes_total", job == null ? null : run.size);
+        JsonObject progress = new JsonObject().put("bytes_checked", inspection.bytesSeen()).put("bytes_total", total);
         JobStore.progress(pool, job.id(), run.attempt, progress);
       }
     });
@@ -262,7 +262,6 @@ public final class IngestWorker extends VerticleBase {
     final long startedNanos;
     long heartbeat;
     int attempt;
-    Long size;
     boolean lost;
 
     Run(Lease lease, long startedNanos) {
