@@ -3,6 +3,7 @@ package dev.wharf.bench;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.Locale;
 
@@ -13,8 +14,12 @@ import java.util.Locale;
  */
 final class UploadBench {
 
-  /** Medians over the repeats for one size, MB/s (10^6 bytes per second). */
-  record Throughput(long size, double gateway, double multipart, double singlePut) {}
+  /**
+   * Medians over the repeats for one size: MB/s (10^6 bytes per second), and CPU seconds per GB (10^9 bytes)
+   * of the gateway process and of the benchmark process (client, and s3proxy, which runs in it).
+   */
+  record Throughput(long size, double gateway, double multipart, double singlePut,
+      double gatewayCpuPerGb, double gatewayBenchCpuPerGb, double multipartBenchCpuPerGb) {}
 
   /** Heap figures of the gateway around one large upload, bytes. */
   record Heap(long size, long idle, long peak, boolean gcRequested, int samples, int failedSamples, boolean uploadOk,
@@ -52,21 +57,32 @@ final class UploadBench {
   Throughput throughput(long size, int repeats) throws Exception {
     String sha256 = bytes.sha256(size);
     double[][] rates = new double[3][repeats];
+    double[][] benchCpu = new double[3][repeats];
+    double[] gatewayCpu = new double[repeats];
+    double gb = size / 1e9;
     for (int round = 0; round < repeats; round++) {
       for (int i = 0; i < 3; i++) {
         int kind = (round + i) % 3;
+        double gatewayBefore = gateway.cpuSeconds();
+        double benchBefore = benchCpuSeconds();
         double rate = switch (kind) {
           case 0 -> gatewayUpload(size, sha256);
           case 1 -> multipart(size);
           default -> singlePut(size);
         };
+        double gatewaySpent = gateway.cpuSeconds() - gatewayBefore;
         rates[kind][round] = rate;
-        log.printf(Locale.ROOT, "  %-28s %4d MiB  round %d  %8.1f MB/s%n",
+        benchCpu[kind][round] = (benchCpuSeconds() - benchBefore) / gb;
+        if (kind == 0) {
+          gatewayCpu[round] = gatewaySpent / gb;
+        }
+        log.printf(Locale.ROOT, "  %-24s %4d MiB  round %d  %7.1f MB/s   cpu s/GB: gateway %5.2f, bench JVM %5.2f%n",
             new String[] {"gateway POST /v1/files", "direct S3 multipart", "direct S3 single PUT"}[kind],
-            size >> 20, round + 1, rate);
+            size >> 20, round + 1, rate, gatewaySpent / gb, benchCpu[kind][round]);
       }
     }
-    return new Throughput(size, median(rates[0]), median(rates[1]), median(rates[2]));
+    return new Throughput(size, median(rates[0]), median(rates[1]), median(rates[2]),
+        median(gatewayCpu), median(benchCpu[0]), median(benchCpu[1]));
   }
 
   /**
@@ -130,6 +146,11 @@ final class UploadBench {
     }
     direct.delete(key);
     return rate(size, nanos);
+  }
+
+  /** CPU seconds this JVM has used: the upload client, and s3proxy, which runs in it. */
+  private static double benchCpuSeconds() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
   }
 
   private static double rate(long bytes, long nanos) {

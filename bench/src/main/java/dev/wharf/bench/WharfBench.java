@@ -107,6 +107,8 @@ public final class WharfBench {
       table.add("direct S3 single PUT  (" + mib + ", MB/s)", fmt1(t.singlePut()));
       table.add("ratio gateway/multipart (" + mib + ")", fmt2(t.gateway() / t.multipart()), ">= 0.9");
       table.add("ratio gateway/single PUT (" + mib + ")", fmt2(t.gateway() / t.singlePut()), "");
+      table.add("cpu s/GB gateway+bench vs multipart (" + mib + ")", String.format(Locale.ROOT, "%.2f+%.2f vs %.2f",
+          t.gatewayCpuPerGb(), t.gatewayBenchCpuPerGb(), t.multipartBenchCpuPerGb()));
     }
 
     out.printf(Locale.ROOT, "(b) gateway heap during a %d MiB upload (-Xmx%s), /metrics every 100 ms%n", heapUpload >> 20, gatewayHeap);
