@@ -22,6 +22,7 @@ final class HeapWatch implements AutoCloseable {
   });
   private final AtomicLong min = new AtomicLong(Long.MAX_VALUE);
   private final AtomicLong max = new AtomicLong(Long.MIN_VALUE);
+  private final AtomicLong maxBesideEden = new AtomicLong(Long.MIN_VALUE);
   private final AtomicInteger samples = new AtomicInteger();
   private final AtomicInteger failures = new AtomicInteger();
 
@@ -38,21 +39,27 @@ final class HeapWatch implements AutoCloseable {
 
   private void sample() {
     try {
-      long used = heapUsed(gateway.metrics());
+      String page = gateway.metrics();
+      long used = heapUsed(page, true);
       min.accumulateAndGet(used, Math::min);
       max.accumulateAndGet(used, Math::max);
+      maxBesideEden.accumulateAndGet(heapUsed(page, false), Math::max);
       samples.incrementAndGet();
     } catch (Exception e) {
       failures.incrementAndGet();
     }
   }
 
-  /** The sum of {@code jvm_memory_used_bytes} over the heap pools in a Prometheus text page. */
-  static long heapUsed(String prometheusText) {
+  /**
+   * The sum of {@code jvm_memory_used_bytes} over the heap pools in a Prometheus text page; without eden when
+   * {@code withEden} is false (what survived the last young collection: survivor and old).
+   */
+  static long heapUsed(String prometheusText, boolean withEden) {
     long sum = 0;
     boolean found = false;
     for (String line : prometheusText.split("\n")) {
-      if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+      if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")
+          && (withEden || !line.contains("Eden"))) {
         sum += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         found = true;
       }
@@ -69,6 +76,11 @@ final class HeapWatch implements AutoCloseable {
 
   long max() {
     return max.get();
+  }
+
+  /** The greatest survivor + old generation use seen: a bound on what stayed live across young GCs. */
+  long maxBesideEden() {
+    return maxBesideEden.get();
   }
 
   int samples() {

@@ -22,7 +22,7 @@ final class UploadBench {
       double gatewayCpuPerGb, double gatewayBenchCpuPerGb, double multipartBenchCpuPerGb) {}
 
   /** Heap figures of the gateway around one large upload, bytes. */
-  record Heap(long size, long idle, long peak, boolean gcRequested, int samples, int failedSamples, boolean uploadOk,
+  record Heap(long size, long idle, long peak, long idleBesideEden, long peakBesideEden, boolean gcRequested, int samples, int failedSamples, boolean uploadOk,
       String uploadProblem, long idleRssKiB, long rssHighWaterKiB) {}
 
   private final GatewayProcess gateway;
@@ -93,9 +93,11 @@ final class UploadBench {
     String sha256 = bytes.sha256(size);
     boolean gc = gateway.requestGc();
     long idle;
+    long idleBesideEden;
     try (HeapWatch settle = HeapWatch.start(gateway, periodMillis)) {
       Thread.sleep(settleMillis);
       idle = settle.min();
+      idleBesideEden = settle.maxBesideEden();
     }
     long idleRss = gateway.procStatusKiB("VmRSS");
     HeapWatch watch = HeapWatch.start(gateway, periodMillis);
@@ -109,7 +111,7 @@ final class UploadBench {
     } finally {
       watch.close();
     }
-    return new Heap(size, idle, watch.max(), gc, watch.samples(), watch.failures(), ok, problem, idleRss,
+    return new Heap(size, idle, watch.max(), idleBesideEden, watch.maxBesideEden(), gc, watch.samples(), watch.failures(), ok, problem, idleRss,
         gateway.procStatusKiB("VmHWM"));
   }
 

@@ -120,6 +120,7 @@ public final class WharfBench {
     table.add("gateway heap idle" + heapLabel, fmtMib(heap.idle()));
     table.add("gateway heap peak" + heapLabel, fmtMib(heap.peak()));
     table.add("peak heap above idle" + heapLabel, fmtMib(heap.peak() - heap.idle()), "< 64 MiB");
+    table.add("  same, survivor+old only (no eden)", fmtMib(heap.peakBesideEden() - heap.idleBesideEden()));
     table.add("upload 201, size and sha256 match" + heapLabel, heap.uploadOk() ? "yes" : "NO", "yes");
     if (heap.idleRssKiB() > 0) {
       table.add("gateway RSS idle / high-water (MiB)", String.format(Locale.ROOT, "%d / %d", heap.idleRssKiB() >> 10,
