@@ -126,6 +126,25 @@ public final class EmbeddedServers implements AutoCloseable {
     log.info("embedded s3 started [port={}, data={}]", s3Port, blobs);
   }
 
+  /**
+   * The {@code WHARF_*} settings that point a Wharf process at these servers (Postgres, Redis, S3 and
+   * its credentials, path-style addressing).
+   */
+  public java.util.Map<String, String> wharfEnvironment() {
+    java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+    env.put("WHARF_POSTGRES_HOST", postgresHost());
+    env.put("WHARF_POSTGRES_PORT", Integer.toString(postgresPort()));
+    env.put("WHARF_POSTGRES_DATABASE", postgresDatabase());
+    env.put("WHARF_POSTGRES_USER", postgresUser());
+    env.put("WHARF_REDIS_URI", redisUri());
+    env.put("WHARF_S3_ENDPOINT", s3Endpoint());
+    env.put("WHARF_S3_BUCKET", S3_BUCKET);
+    env.put("WHARF_S3_ACCESS_KEY", S3_ACCESS_KEY);
+    env.put("WHARF_S3_SECRET_KEY", S3_SECRET_KEY);
+    env.put("WHARF_S3_PATH_STYLE", "true");
+    return env;
+  }
+
   public String postgresHost() {
     return "127.0.0.1";
   }

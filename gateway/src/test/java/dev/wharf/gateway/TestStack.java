@@ -79,15 +79,7 @@ public final class TestStack {
     env.put("WHARF_HTTP_HOST", "127.0.0.1");
     env.put("WHARF_HTTP_PORT", Integer.toString(port));
     env.put("WHARF_HTTP_INSTANCES", "2");
-    env.put("WHARF_POSTGRES_HOST", servers.postgresHost());
-    env.put("WHARF_POSTGRES_PORT", Integer.toString(servers.postgresPort()));
-    env.put("WHARF_POSTGRES_DATABASE", servers.postgresDatabase());
-    env.put("WHARF_POSTGRES_USER", servers.postgresUser());
-    env.put("WHARF_REDIS_URI", servers.redisUri());
-    env.put("WHARF_S3_ENDPOINT", servers.s3Endpoint());
-    env.put("WHARF_S3_ACCESS_KEY", EmbeddedServers.S3_ACCESS_KEY);
-    env.put("WHARF_S3_SECRET_KEY", EmbeddedServers.S3_SECRET_KEY);
-    env.put("WHARF_S3_BUCKET", EmbeddedServers.S3_BUCKET);
+    env.putAll(servers.wharfEnvironment());
     env.put("WHARF_S3_PART_SIZE", "5MiB");
     env.put("WHARF_UPLOADS_MAX_FILE_BYTES", "64MiB");
     env.put("WHARF_INGEST_WORKERS", "0");

@@ -70,16 +70,7 @@ public final class DevMode {
   private static Map<String, String> withEmbedded(Map<String, String> env, EmbeddedServers servers, Map<String, String> previous) {
     Map<String, String> effective = new HashMap<>(env);
     effective.putIfAbsent("WHARF_ADMIN_TOKEN", previous.getOrDefault("WHARF_ADMIN_TOKEN", "wh_admin_" + randomHex(16)));
-    effective.putIfAbsent("WHARF_POSTGRES_HOST", servers.postgresHost());
-    effective.putIfAbsent("WHARF_POSTGRES_PORT", Integer.toString(servers.postgresPort()));
-    effective.putIfAbsent("WHARF_POSTGRES_DATABASE", servers.postgresDatabase());
-    effective.putIfAbsent("WHARF_POSTGRES_USER", servers.postgresUser());
-    effective.putIfAbsent("WHARF_REDIS_URI", servers.redisUri());
-    effective.putIfAbsent("WHARF_S3_ENDPOINT", servers.s3Endpoint());
-    effective.putIfAbsent("WHARF_S3_BUCKET", EmbeddedServers.S3_BUCKET);
-    effective.putIfAbsent("WHARF_S3_ACCESS_KEY", EmbeddedServers.S3_ACCESS_KEY);
-    effective.putIfAbsent("WHARF_S3_SECRET_KEY", EmbeddedServers.S3_SECRET_KEY);
-    effective.putIfAbsent("WHARF_S3_PATH_STYLE", "true");
+    servers.wharfEnvironment().forEach(effective::putIfAbsent);
     effective.putIfAbsent("WHARF_HTTP_HOST", "127.0.0.1");
     return effective;
   }
