@@ -128,7 +128,7 @@ public final class WharfApp {
     Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
     return api
         .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).mapEmpty())
-        .eventually(() -> {
+        .transform(ar -> {
           blobs.close();
           services.redisClient().close();
           return services.pool().close();

@@ -74,7 +74,7 @@ class UploadRefusalTest {
             .putHeader("Content-Length", Long.toString(10L << 30)))
         .compose(req -> {
           // Only the head goes out: the answer must come without the body.
-          req.writeHead();
+          req.sendHead();
           return req.response();
         })
         .compose(resp -> resp.body().map(body -> {

@@ -53,7 +53,7 @@ public final class FileStore {
       String contentType, String objectKey, int priority) {
     return sql.preparedQuery("INSERT INTO files (id, tenant_id, device_id, filename, original_filename, content_type, object_key, status, priority) "
             + "VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploading', $8)")
-        .execute(Tuple.tuple(List.of(id, owner.tenantId(), owner.deviceId(), filename, originalFilename, contentType, objectKey, priority)))
+        .execute(Tuple.tuple(java.util.Arrays.asList(id, owner.tenantId(), owner.deviceId(), filename, originalFilename, contentType, objectKey, priority)))
         .mapEmpty();
   }
 

@@ -43,7 +43,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return server == null ? Future.succeededFuture() : server.shutdown(java.time.Duration.ofSeconds(10));
+    return server == null ? Future.succeededFuture() : server.shutdown(10, TimeUnit.SECONDS);
   }
 
   /** The port actually bound (for port 0 in tests). */

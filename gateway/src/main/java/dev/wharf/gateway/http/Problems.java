@@ -58,12 +58,15 @@ public final class Problems implements Handler<RoutingContext> {
         .put("code", problem.code())
         .put("detail", problem.getMessage())
         .put("request_id", RequestIds.of(ctx));
+    boolean unread = !ctx.request().isEnded();
     response.setStatusCode(problem.status())
         .putHeader("Content-Type", "application/problem+json")
-        .end(body.toBuffer());
-    if (!ctx.request().isEnded()) {
-      response.close();
-    }
+        .end(body.toBuffer())
+        .onComplete(ar -> {
+          if (unread) {
+            ctx.request().connection().close();
+          }
+        });
   }
 
   private static WharfException classify(RoutingContext ctx, Throwable failure) {
