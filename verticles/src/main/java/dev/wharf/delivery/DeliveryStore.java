@@ -96,7 +96,7 @@ public final class DeliveryStore {
   static Future<List<SourceFile>> lockFiles(SqlClient tx, String tenantId, List<UUID> ids) {
     return tx.preparedQuery("SELECT id, status, status_detail, filename, content_type, size, sha256, object_key FROM files "
             + "WHERE tenant_id = $1 AND id = ANY($2) FOR SHARE")
-        .execute(Tuple.of(tenantId, ids.toArray(new UUID[0])))
+        .execute(Tuple.tuple().addString(tenantId).addArrayOfUUID(ids.toArray(new UUID[0])))
         .map(rows -> {
           List<SourceFile> out = new ArrayList<>();
           rows.forEach(r -> out.add(new SourceFile(r.getUUID("id"), FileStatus.fromWire(r.getString("status")), r.getString("status_detail"),
@@ -202,7 +202,7 @@ public final class DeliveryStore {
   /** The staging commits: its intents are withdrawn. Answers how many were still there (fewer: the sweeper took some). */
   static Future<Integer> withdrawIntents(SqlClient tx, List<String> keys) {
     return tx.preparedQuery("DELETE FROM pending_object_deletes WHERE object_key = ANY($1)")
-        .execute(Tuple.of(keys.toArray(new String[0])))
+        .execute(Tuple.tuple().addArrayOfString(keys.toArray(new String[0])))
         .map(RowSet::rowCount);
   }
 

@@ -35,6 +35,10 @@ public final class Authn implements Handler<RoutingContext> {
       ctx.next();
       return;
     }
+    if (hasBody(ctx)) {
+      // The token lookup is asynchronous: hold the body until a handler is there to read it (or refuse it).
+      ctx.request().pause();
+    }
     tokens.authenticate(secret).onComplete(ar -> {
       if (ar.succeeded()) {
         ctx.put(KEY, ar.result());
@@ -43,6 +47,11 @@ public final class Authn implements Handler<RoutingContext> {
         ctx.fail(ar.cause());
       }
     });
+  }
+
+  private static boolean hasBody(RoutingContext ctx) {
+    String length = ctx.request().getHeader("Content-Length");
+    return ctx.request().getHeader("Transfer-Encoding") != null || (length != null && !length.trim().equals("0"));
   }
 
   /** The caller; only valid behind this handler. */
