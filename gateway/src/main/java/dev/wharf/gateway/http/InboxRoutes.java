@@ -100,7 +100,7 @@ final class InboxRoutes {
   }
 
   private static String reason(RoutingContext ctx) {
-    if (ctx.body() == null || ctx.body().length() == 0) {
+    if (ctx.body() == null || ctx.body().buffer() == null || ctx.body().buffer().length() == 0) {
       return null;
     }
     Object reason = Replies.body(ctx).getValue("reason");
