@@ -3,6 +3,7 @@ package dev.wharf.gateway;
 import dev.wharf.auth.TenantStore;
 import dev.wharf.auth.TokenStore;
 import dev.wharf.blob.BlobStore;
+import dev.wharf.delivery.DeliveryService;
 import dev.wharf.files.FileService;
 import dev.wharf.gateway.config.WharfConfig;
 import dev.wharf.idempotency.IdempotencyStore;
@@ -28,4 +29,5 @@ public record Services(
     JobService jobs,
     IdempotencyStore idempotency,
     WharfMetrics metrics,
-    AtomicInteger uploadsInFlight) {}
+    AtomicInteger uploadsInFlight,
+    DeliveryService deliveries) {}

@@ -4,6 +4,9 @@ import dev.wharf.auth.TenantStore;
 import dev.wharf.auth.TokenStore;
 import dev.wharf.blob.S3BlobStore;
 import dev.wharf.db.Database;
+import dev.wharf.delivery.DeliveryService;
+import dev.wharf.delivery.DeliverySweeper;
+import dev.wharf.events.NoticeRelay;
 import dev.wharf.files.FileService;
 import dev.wharf.gateway.config.WharfConfig;
 import dev.wharf.gateway.http.ApiVerticle;
@@ -69,7 +72,8 @@ public final class WharfApp {
               new TokenStore(pool), new TenantStore(pool),
               new FileService(pool, blobs, queue, config.uploads(), config.ingest(), metrics),
               new JobService(pool, queue, metrics),
-              new IdempotencyStore(pool), metrics, new AtomicInteger()))
+              new IdempotencyStore(pool), metrics, new AtomicInteger(),
+              new DeliveryService(vertx, pool, blobs, config.deliveries(), config.uploads(), metrics)))
           .compose(services -> new WharfApp(vertx, services, blobs).deploy())
           .recover(err -> {
             blobs.close();
@@ -89,6 +93,15 @@ public final class WharfApp {
         .compose(id -> {
           track(id);
           return vertx.deployVerticle(new Reconciler(services.pool(), services.queue(), services.blobs(), cfg.ingest(), services.metrics()));
+        })
+        .compose(id -> {
+          track(id);
+          return vertx.deployVerticle(new DeliverySweeper(services.pool(), services.blobs(), cfg.deliveries(), services.metrics()));
+        })
+        .compose(id -> {
+          track(id);
+          return vertx.deployVerticle(new NoticeRelay(cfg.redis(), services.redis(),
+              java.util.Set.of(DeliveryService.NOTICE_ADDRESS, IngestWorker.FILE_STATUS_ADDRESS), services.metrics()));
         })
         .compose(id -> {
           track(id);

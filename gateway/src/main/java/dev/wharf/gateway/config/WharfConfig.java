@@ -2,6 +2,7 @@ package dev.wharf.gateway.config;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.wharf.config.DeliveryConfig;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.config.PostgresConfig;
 import dev.wharf.config.RedisConfig;
@@ -25,7 +26,8 @@ public record WharfConfig(
     RedisConfig redis,
     S3Config s3,
     UploadConfig uploads,
-    IngestConfig ingest) {
+    IngestConfig ingest,
+    DeliveryConfig deliveries) {
 
   /** HTTP listener settings; {@code publicUrl} is how devices reach this gateway (for URLs it hands out). */
   public record HttpConfig(String host, int port, int instances, String publicUrl) {}
@@ -92,7 +94,18 @@ public record WharfConfig(
           s.duration("ingest.poll-interval", Duration.ofMillis(200)),
           s.duration("ingest.reconcile-interval", Duration.ofSeconds(60)),
           s.duration("ingest.stale-upload-after", Duration.ofHours(1)));
-      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest);
+      DeliveryConfig deliveries = new DeliveryConfig(
+          s.duration("deliveries.ttl", Duration.ofHours(24)),
+          s.duration("deliveries.min-ttl", Duration.ofSeconds(60)),
+          s.duration("deliveries.max-ttl", Duration.ofDays(7)),
+          s.duration("deliveries.retention", Duration.ofHours(1)),
+          s.integer("deliveries.max-files", 20),
+          s.bytes("deliveries.max-file-bytes", uploads.maxFileBytes()),
+          s.duration("deliveries.max-wait", Duration.ofSeconds(60)),
+          s.integer("deliveries.inbox-limit", 100),
+          s.integer("deliveries.max-polls", 20_000),
+          s.duration("deliveries.sweep-interval", Duration.ofSeconds(30)));
+      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest, deliveries);
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }
@@ -100,18 +113,22 @@ public record WharfConfig(
 
   /** The same configuration with other values, for dev mode and tests. */
   public WharfConfig withHttp(HttpConfig value) {
-    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest);
+    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest, deliveries);
   }
 
   public WharfConfig withIngest(IngestConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value, deliveries);
   }
 
   public WharfConfig withUploads(UploadConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest, deliveries);
   }
 
   public WharfConfig withRedis(RedisConfig value) {
-    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest);
+    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest, deliveries);
+  }
+
+  public WharfConfig withDeliveries(DeliveryConfig value) {
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, value);
   }
 }

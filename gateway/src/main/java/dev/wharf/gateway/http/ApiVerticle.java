@@ -1,5 +1,6 @@
 package dev.wharf.gateway.http;
 
+import dev.wharf.delivery.InboxWaiters;
 import dev.wharf.error.ClientException;
 import dev.wharf.gateway.Services;
 import io.vertx.core.Future;
@@ -14,6 +15,7 @@ public final class ApiVerticle extends VerticleBase {
 
   private final Services services;
   private HttpServer server;
+  private InboxWaiters waiters;
 
   public ApiVerticle(Services services) {
     this.services = services;
@@ -30,6 +32,9 @@ public final class ApiVerticle extends VerticleBase {
     new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(router);
     new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadsInFlight()).mount(router);
     new JobRoutes(services.jobs()).mount(router);
+    waiters = new InboxWaiters(vertx, services.deliveries().pollsHeld(), services.config().deliveries().maxPolls());
+    new DeliveryRoutes(services.deliveries(), services.idempotency(), services.uploadsInFlight(), services.files().limits()).mount(router);
+    new InboxRoutes(services.deliveries(), services.blobs(), waiters).mount(router);
     router.route().last().handler(ctx -> ctx.fail(ClientException.notFound("route")));
     router.route().failureHandler(new Problems());
     var http = services.config().http();
@@ -40,12 +45,13 @@ public final class ApiVerticle extends VerticleBase {
         .setIdleTimeoutUnit(TimeUnit.SECONDS)
         .setMaxHeaderSize(16 * 1024)
         .setHandle100ContinueAutomatically(true));
-    return server.requestHandler(router).listen();
+    return waiters.start().compose(v -> server.requestHandler(router).listen());
   }
 
   @Override
   public Future<?> stop() {
-    return server == null ? Future.succeededFuture() : server.shutdown(10, TimeUnit.SECONDS);
+    Future<Void> released = waiters == null ? Future.succeededFuture() : waiters.releaseAll();
+    return released.transform(v -> server == null ? Future.succeededFuture() : server.shutdown(10, TimeUnit.SECONDS));
   }
 
   /** The port actually bound (for port 0 in tests). */

@@ -1,0 +1,88 @@
+package dev.wharf.delivery;
+
+import io.vertx.core.json.JsonObject;
+import java.time.OffsetDateTime;
+import java.util.UUID;
+
+/**
+ * A file staged for one device. {@code fileId} is set when it points at an existing processed file (whose
+ * object it shares and never owns); otherwise the object was written for this delivery and dies with it.
+ */
+public record Delivery(
+    UUID id,
+    String tenantId,
+    String deviceId,
+    String sender,
+    UUID fileId,
+    String objectKey,
+    String filename,
+    String contentType,
+    long size,
+    String sha256,
+    DeliveryState state,
+    String rejectReason,
+    OffsetDateTime createdAt,
+    OffsetDateTime fetchedAt,
+    OffsetDateTime ackedAt,
+    OffsetDateTime rejectedAt,
+    OffsetDateTime expiredAt,
+    OffsetDateTime expiresAt) {
+
+  /** What the sender sees: where the delivery stands, with every timestamp. The object key stays internal. */
+  public JsonObject toSenderJson() {
+    JsonObject json = common()
+        .put("device", deviceId)
+        .put("source", fileId == null ? "upload" : "file")
+        .put("acked_at", text(ackedAt))
+        .put("rejected_at", text(rejectedAt))
+        .put("expired_at", text(expiredAt));
+    if (fileId != null) {
+      json.put("file_id", fileId.toString());
+    }
+    if (rejectReason != null) {
+      json.put("reject_reason", rejectReason);
+    }
+    return json;
+  }
+
+  /** What the device sees in its inbox, with the path to fetch the bytes from. */
+  public JsonObject toInboxJson() {
+    JsonObject json = common().put("content_url", "/v1/inbox/" + id + "/content");
+    if (ackedAt != null) {
+      json.put("acked_at", text(ackedAt));
+    }
+    if (rejectedAt != null) {
+      json.put("rejected_at", text(rejectedAt)).put("reject_reason", rejectReason);
+    }
+    return json;
+  }
+
+  /** The notice relayed to every replica (and the MQTT bridge) once the staging committed. */
+  public JsonObject toNotice() {
+    return new JsonObject()
+        .put("tenant", tenantId)
+        .put("device", deviceId)
+        .put("id", id.toString())
+        .put("filename", filename)
+        .put("size", size)
+        .put("sha256", sha256)
+        .put("expires_at", text(expiresAt));
+  }
+
+  private JsonObject common() {
+    return new JsonObject()
+        .put("id", id.toString())
+        .put("filename", filename)
+        .put("content_type", contentType)
+        .put("size", size)
+        .put("sha256", sha256)
+        .put("state", state.wireName())
+        .put("created_at", text(createdAt))
+        .put("fetched_at", text(fetchedAt))
+        .put("expires_at", text(expiresAt));
+  }
+
+  private static String text(OffsetDateTime at) {
+    return at == null ? null : at.toString();
+  }
+}
