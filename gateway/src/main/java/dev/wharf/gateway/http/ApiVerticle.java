@@ -24,8 +24,8 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     Router router = Router.router(vertx);
-    router.route().handler(Bodies.pauseOnArrival());
     router.route().handler(new RequestIds());
+    router.route("/v1/*").handler(Bodies.pauseOnArrival());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
     router.route("/v1/*").handler(new Authn(services.tokens(), services.config().adminToken()));
     router.route("/v1/*").handler(Bodies.bufferUnlessStreamed());

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * How request bodies are read. Every request is paused on arrival, so no byte is lost while
+ * How request bodies are read. Every API request is paused on arrival, so no byte is lost while
  * authentication runs; then streamed routes (uploads) read their body themselves, and every other route
  * gets it buffered up to a small cap ({@value #JSON_BODY_LIMIT} bytes, 413 beyond).
  */
@@ -25,7 +25,7 @@ public final class Bodies {
 
   private Bodies() {}
 
-  /** First handler of the router: hold the body until a route is ready for it. */
+  /** First handler of the API routes (before authentication): hold the body until a route is ready for it. */
   public static Handler<RoutingContext> pauseOnArrival() {
     return ctx -> {
       ctx.request().pause();
