@@ -6,7 +6,7 @@ import dev.wharf.db.Database;
 import dev.wharf.delivery.DeliveryStore.DueObject;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
+import dev.wharf.db.PeriodicChore;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 import java.util.List;
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * belong to the file, are never in the outbox, and an outbox key some delivery still points at is dropped
  * without deleting the object.
  */
-public final class DeliverySweeper extends VerticleBase {
+public final class DeliverySweeper extends PeriodicChore {
 
   /** Advisory lock key of the sweeper's leadership (the reconciler's is ...4601). */
   public static final long LOCK_KEY = 0x5748_4152_4602L;
@@ -38,10 +38,9 @@ public final class DeliverySweeper extends VerticleBase {
   private final BlobStore blobs;
   private final DeliveryConfig config;
   private final WharfMetrics metrics;
-  private long timer = -1;
-  private Future<?> current = Future.succeededFuture();
 
   public DeliverySweeper(Pool pool, BlobStore blobs, DeliveryConfig config, WharfMetrics metrics) {
+    super("delivery sweep", config.sweepInterval(), config.sweepInterval());
     this.pool = pool;
     this.blobs = blobs;
     this.config = config;
@@ -56,26 +55,8 @@ public final class DeliverySweeper extends VerticleBase {
     }
   }
 
-  @Override
-  public Future<?> start() {
-    timer = vertx.setPeriodic(config.sweepInterval().toMillis(), id -> tick());
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public Future<?> stop() {
-    vertx.cancelTimer(timer);
-    return current.otherwiseEmpty();
-  }
-
-  private void tick() {
-    if (!current.isComplete()) {
-      return;
-    }
-    current = runOnce().onFailure(err -> log.warn("delivery sweep failed [cause={}]", err.toString()));
-  }
-
   /** One pass as leader: expire, delete rows, then delete their objects. */
+  @Override
   public Future<Sweep> runOnce() {
     return Database.asLeader(pool, LOCK_KEY, this::sweepRows).compose(rows -> rows == null
         ? Future.succeededFuture(null)

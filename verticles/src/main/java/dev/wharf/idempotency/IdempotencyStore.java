@@ -27,6 +27,27 @@ public final class IdempotencyStore {
   /** The stored first answer. */
   public record Stored(int statusCode, JsonObject body) {}
 
+  /** An answer to a create request; {@code replayed} when it is the stored answer to an earlier request. */
+  public record Answer(int statusCode, JsonObject body, boolean replayed) {}
+
+  /**
+   * Runs {@code action} once per key: with no key it simply runs; with a key the first request runs and
+   * its answer is stored, a retry gets that answer back, and a failure releases the key.
+   */
+  public Future<Answer> once(Principal caller, String scope, String key, java.util.function.Supplier<Future<Answer>> action) {
+    if (key == null) {
+      return action.get();
+    }
+    return begin(caller, scope, key).compose(stored -> {
+      if (stored.isPresent()) {
+        return Future.succeededFuture(new Answer(stored.get().statusCode(), stored.get().body(), true));
+      }
+      return action.get()
+          .compose(answer -> complete(caller, scope, key, answer.statusCode(), answer.body()).map(answer))
+          .recover(err -> release(caller, scope, key).transform(v -> Future.failedFuture(err)));
+    });
+  }
+
   /** Validates a header value; null means no key. */
   public static String validKey(String key) {
     if (key == null) {

@@ -8,7 +8,7 @@ import dev.wharf.files.FileStore;
 import dev.wharf.ingest.IngestQueue.QueuedJob;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
-import io.vertx.core.VerticleBase;
+import dev.wharf.db.PeriodicChore;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 import java.util.List;
@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * a flushed or restarted Redis loses no job. It also cleans up uploads abandoned mid-stream (a row left
  * {@code uploading} by a gateway that died): object and row are removed.
  */
-public final class Reconciler extends VerticleBase {
+public final class Reconciler extends PeriodicChore {
 
   /** Advisory lock key of the reconciler's leadership. */
   public static final long LOCK_KEY = 0x5748_4152_4601L;
@@ -35,10 +35,9 @@ public final class Reconciler extends VerticleBase {
   private final BlobStore blobs;
   private final IngestConfig config;
   private final WharfMetrics metrics;
-  private long timer = -1;
-  private Future<?> current = Future.succeededFuture();
 
   public Reconciler(Pool pool, IngestQueue queue, BlobStore blobs, IngestConfig config, WharfMetrics metrics) {
+    super("reconcile pass", java.time.Duration.ZERO, config.reconcileInterval());
     this.pool = pool;
     this.queue = queue;
     this.blobs = blobs;
@@ -46,27 +45,8 @@ public final class Reconciler extends VerticleBase {
     this.metrics = metrics;
   }
 
-  @Override
-  public Future<?> start() {
-    timer = vertx.setPeriodic(0, config.reconcileInterval().toMillis(), id -> tick());
-    return Future.succeededFuture();
-  }
-
-  @Override
-  public Future<?> stop() {
-    vertx.cancelTimer(timer);
-    return current.otherwiseEmpty();
-  }
-
-  /** One pass, unless the previous one is still running. */
-  private void tick() {
-    if (!current.isComplete()) {
-      return;
-    }
-    current = runOnce().onFailure(err -> log.warn("reconcile pass failed [cause={}]", err.toString()));
-  }
-
   /** One full pass as leader; answers how many jobs were re-enqueued, or null when not the leader. */
+  @Override
   public Future<Integer> runOnce() {
     return Database.asLeader(pool, LOCK_KEY, conn -> reenqueue(conn, null, 0)
         .compose(added -> sweepAbandonedUploads(conn).map(added)))

@@ -6,7 +6,6 @@ import dev.wharf.config.UploadConfig;
 import dev.wharf.delivery.Delivery;
 import dev.wharf.delivery.DeliveryService;
 import dev.wharf.delivery.DeliveryState;
-import dev.wharf.delivery.Staging;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
@@ -22,7 +21,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -68,8 +66,6 @@ final class DeliveryRoutes {
         () -> deliveries.get(Authn.principal(ctx), Ids.uuid("delivery", ctx.pathParam("id"))).map(Delivery::toSenderJson)));
   }
 
-  private record Reply(int status, JsonObject body) {}
-
   private void stage(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
     request.pause();
@@ -98,33 +94,17 @@ final class DeliveryRoutes {
       return;
     }
     String scope = "POST /v1/devices/" + device + "/deliveries";
-    Future<Optional<IdempotencyStore.Stored>> claimed = key == null ? Future.succeededFuture(Optional.empty()) : idempotency.begin(sender, scope, key);
-    claimed
-        .compose(stored -> {
-          if (stored.isPresent()) {
-            ctx.response().putHeader("Idempotent-Replayed", "true");
-            return Future.succeededFuture(new Reply(stored.get().statusCode(), stored.get().body()));
-          }
-          Future<List<Delivery>> staged = multipart ? receiveFiles(ctx, sender, device) : receiveFileIds(ctx, sender, device);
-          return staged
-              .map(list -> new Reply(201, Replies.page(list, null, Delivery::toSenderJson)))
-              .compose(reply -> key == null ? Future.succeededFuture(reply)
-                  : idempotency.complete(sender, scope, key, reply.status(), reply.body()).map(reply))
-              .recover(err -> key == null ? Future.failedFuture(err)
-                  : idempotency.release(sender, scope, key).transform(v -> Future.failedFuture(err)));
-        })
+    idempotency.once(sender, scope, key, () -> (multipart ? receiveFiles(ctx, sender, device) : receiveFileIds(ctx, sender, device))
+            .map(list -> new IdempotencyStore.Answer(201, Replies.page(list, null, Delivery::toSenderJson), false)))
         .onComplete(ar -> {
           if (multipart) {
             uploadsInFlight.decrementAndGet();
           }
           if (ar.failed()) {
             ctx.fail(ar.cause());
-            return;
+          } else {
+            Replies.answer(ctx, ar.result(), null);
           }
-          if (!request.isEnded()) {
-            ctx.response().putHeader("Connection", "close");
-          }
-          ctx.response().setStatusCode(ar.result().status()).putHeader("Content-Type", "application/json").end(ar.result().body().toBuffer());
         });
   }
 

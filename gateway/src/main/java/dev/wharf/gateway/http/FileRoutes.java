@@ -15,17 +15,13 @@ import dev.wharf.files.FileStatus;
 import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.ingest.Priority;
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.json.JsonObject;
-import io.vertx.core.streams.ReadStream;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -99,41 +95,17 @@ final class FileRoutes {
       ctx.fail(ServerException.overloaded("too many uploads in flight on this gateway, retry shortly"));
       return;
     }
-    Future<Optional<IdempotencyStore.Stored>> claimed = idempotencyKey == null
-        ? Future.succeededFuture(Optional.empty())
-        : idempotency.begin(owner, IDEMPOTENCY_SCOPE, idempotencyKey);
-    claimed
-        .compose(stored -> {
-          if (stored.isPresent()) {
-            ctx.response().putHeader("Idempotent-Replayed", "true");
-            return Future.succeededFuture(new Reply(stored.get().statusCode(), stored.get().body()));
-          }
-          return receive(ctx, command)
-              .map(uploaded -> new Reply(201, uploaded.file().toJson()))
-              .compose(reply -> idempotencyKey == null ? Future.succeededFuture(reply)
-                  : idempotency.complete(owner, IDEMPOTENCY_SCOPE, idempotencyKey, reply.status(), reply.body()).map(reply))
-              .recover(err -> idempotencyKey == null ? Future.failedFuture(err)
-                  : idempotency.release(owner, IDEMPOTENCY_SCOPE, idempotencyKey).transform(v -> Future.failedFuture(err)));
-        })
+    idempotency.once(owner, IDEMPOTENCY_SCOPE, idempotencyKey,
+            () -> receive(ctx, command).map(uploaded -> new IdempotencyStore.Answer(201, uploaded.file().toJson(), false)))
         .onComplete(ar -> {
           uploadsInFlight.decrementAndGet();
           if (ar.failed()) {
             ctx.fail(ar.cause());
-            return;
+          } else {
+            Replies.answer(ctx, ar.result(), "/v1/files/" + ar.result().body().getString("id"));
           }
-          HttpServerResponse response = ctx.response().setStatusCode(ar.result().status()).putHeader("Content-Type", "application/json");
-          JsonObject body = ar.result().body();
-          if (ar.result().status() == 201) {
-            response.putHeader("Location", "/v1/files/" + body.getString("id"));
-          }
-          if (!request.isEnded()) {
-            response.putHeader("Connection", "close");
-          }
-          response.end(body.toBuffer());
         });
   }
-
-  private record Reply(int status, JsonObject body) {}
 
   /** The body as one stream: the raw body, or the first file part of a multipart form. */
   private Future<FileService.Uploaded> receive(RoutingContext ctx, UploadCommand command) {

@@ -34,6 +34,24 @@ final class Replies {
     });
   }
 
+  /**
+   * Writes a create answer (201 with a Location, or a replayed one). A body that was not read to the end
+   * (a replay, or a refusal mid-stream) means the connection cannot carry another request.
+   */
+  static void answer(RoutingContext ctx, dev.wharf.idempotency.IdempotencyStore.Answer answer, String location) {
+    var response = ctx.response().setStatusCode(answer.statusCode()).putHeader("Content-Type", "application/json");
+    if (answer.replayed()) {
+      response.putHeader("Idempotent-Replayed", "true");
+    }
+    if (location != null && answer.statusCode() == 201) {
+      response.putHeader("Location", location);
+    }
+    if (!ctx.request().isEnded()) {
+      response.putHeader("Connection", "close");
+    }
+    response.end(answer.body().toBuffer());
+  }
+
   static <T> JsonObject page(List<T> items, String nextCursor, Function<T, JsonObject> toJson) {
     JsonArray array = new JsonArray();
     items.forEach(item -> array.add(toJson.apply(item)));
