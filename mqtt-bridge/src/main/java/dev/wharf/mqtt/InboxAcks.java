@@ -1,0 +1,22 @@
+package dev.wharf.mqtt;
+
+import dev.wharf.auth.Principal;
+import dev.wharf.error.ServerException;
+import io.vertx.core.Future;
+import java.util.UUID;
+
+/**
+ * Acknowledges a delivery on a device's behalf, with the same effect as {@code POST /v1/inbox/{id}/ack}:
+ * idempotent; absent, expired or another device's delivery is 404 {@code not_found}.
+ */
+@FunctionalInterface
+public interface InboxAcks {
+
+  Future<Void> ack(Principal device, UUID deliveryId);
+
+  /** Stands in until the inbox exists: every ack answers 503 {@code inbox_unavailable}. */
+  static InboxAcks unavailable() {
+    return (device, id) -> Future.failedFuture(
+        new ServerException(503, "inbox_unavailable", "the inbox is not available on this gateway", null, 0));
+  }
+}
