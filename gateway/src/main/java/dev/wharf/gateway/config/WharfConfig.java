@@ -2,13 +2,18 @@ package dev.wharf.gateway.config;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.wharf.config.GrantConfig;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.config.PostgresConfig;
 import dev.wharf.config.RedisConfig;
 import dev.wharf.config.S3Config;
 import dev.wharf.config.UploadConfig;
+import dev.wharf.mqtt.MqttConfig;
 import java.io.IOException;
 import java.net.URI;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +30,9 @@ public record WharfConfig(
     RedisConfig redis,
     S3Config s3,
     UploadConfig uploads,
-    IngestConfig ingest) {
+    IngestConfig ingest,
+    GrantConfig grants,
+    MqttConfig mqtt) {
 
   /** HTTP listener settings; {@code publicUrl} is how devices reach this gateway (for URLs it hands out). */
   public record HttpConfig(String host, int port, int instances, String publicUrl) {}
@@ -92,7 +99,13 @@ public record WharfConfig(
           s.duration("ingest.poll-interval", Duration.ofMillis(200)),
           s.duration("ingest.reconcile-interval", Duration.ofSeconds(60)),
           s.duration("ingest.stale-upload-after", Duration.ofHours(1)));
-      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest);
+      String grantSecret = s.string("mqtt.grant-secret", null);
+      GrantConfig grants = new GrantConfig(
+          s.duration("mqtt.grant-ttl", Duration.ofMinutes(15)),
+          s.integer("mqtt.max-open-uploads", 4),
+          grantSecret == null ? derivedKey("wharf upload grants", admin) : grantSecret.getBytes(StandardCharsets.UTF_8),
+          s.duration("mqtt.grant-retention", Duration.ofHours(24)));
+      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest, grants, MqttSettings.from(s));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }
@@ -100,18 +113,37 @@ public record WharfConfig(
 
   /** The same configuration with other values, for dev mode and tests. */
   public WharfConfig withHttp(HttpConfig value) {
-    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest);
+    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest, grants, mqtt);
   }
 
   public WharfConfig withIngest(IngestConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value, grants, mqtt);
   }
 
   public WharfConfig withUploads(UploadConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest, grants, mqtt);
   }
 
   public WharfConfig withRedis(RedisConfig value) {
-    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest);
+    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest, grants, mqtt);
+  }
+
+  public WharfConfig withMqtt(MqttConfig value) {
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, grants, value);
+  }
+
+  /**
+   * A key for {@code purpose} derived from the admin token, which every replica shares; used when no key
+   * of its own is configured.
+   */
+  static byte[] derivedKey(String purpose, String secret) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update(purpose.getBytes(StandardCharsets.UTF_8));
+      sha.update((byte) 0);
+      return sha.digest(secret.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

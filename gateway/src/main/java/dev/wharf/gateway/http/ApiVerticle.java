@@ -25,6 +25,7 @@ public final class ApiVerticle extends VerticleBase {
     router.route().handler(Bodies.pauseOnArrival());
     router.route().handler(new RequestIds());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
+    new GrantRoutes(services.grants(), services.config().uploads().maxConcurrentUploads(), services.uploadsInFlight()).mount(router);
     router.route("/v1/*").handler(new Authn(services.tokens(), services.config().adminToken()));
     router.route("/v1/*").handler(Bodies.bufferUnlessStreamed());
     new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(router);
