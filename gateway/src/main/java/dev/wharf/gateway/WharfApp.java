@@ -113,6 +113,14 @@ public final class WharfApp {
           apiDeployment = id;
           return MqttDeployment.deploy(vertx, services);
         })
+        .recover(err -> {
+          // Take down what did start, so a failed start leaves no chore running on closed clients.
+          List<String> started = new ArrayList<>(deployments);
+          if (apiDeployment != null) {
+            started.add(apiDeployment);
+          }
+          return Future.join(started.stream().map(vertx::undeploy).toList()).transform(v -> Future.failedFuture(err));
+        })
         .map(mqtt -> {
           mqttDeployment = mqtt;
           log.info("wharf started [http={}:{}, workers={}, api_instances={}, mqtt={}]", cfg.http().host(), cfg.http().port(),

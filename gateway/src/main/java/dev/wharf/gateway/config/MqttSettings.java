@@ -16,6 +16,17 @@ final class MqttSettings {
     return "wharf-" + (host == null || host.isBlank() ? UUID.randomUUID().toString().substring(0, 8) : host);
   }
 
+  /** {@code none} subscribes without {@code $share}: for a broker that lacks it, with a single replica. */
+  private static String sharedGroup(String value) {
+    if (value.equalsIgnoreCase("none")) {
+      return "";
+    }
+    if (value.contains("/") || value.contains("+") || value.contains("#")) {
+      throw new ConfigException("mqtt.broker-shared-group", "must be one topic level without wildcards, not '" + value + "'");
+    }
+    return value;
+  }
+
   static MqttConfig from(Settings s) {
     MqttConfig.Mode mode = MqttConfig.Mode.parse(s.string("mqtt.mode", "off"));
     MqttConfig.Tls tls = new MqttConfig.Tls(s.string("mqtt.tls.cert-path", null), s.string("mqtt.tls.key-path", null));
@@ -49,7 +60,7 @@ final class MqttSettings {
         s.string("mqtt.broker-username", "wharf"),
         s.string("mqtt.broker-password", null),
         s.string("mqtt.broker-client-id", defaultClientId()),
-        s.string("mqtt.broker-shared-group", "wharf"),
+        sharedGroup(s.string("mqtt.broker-shared-group", "wharf")),
         s.duration("mqtt.broker-reconnect-min", Duration.ofMillis(250)),
         s.duration("mqtt.broker-reconnect-max", Duration.ofSeconds(30)),
         s.integer("mqtt.broker-backlog", 1024));
