@@ -6,10 +6,13 @@ import dev.wharf.blob.BlobStore;
 import dev.wharf.delivery.DeliveryService;
 import dev.wharf.files.FileService;
 import dev.wharf.gateway.config.WharfConfig;
+import dev.wharf.grants.GrantService;
 import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.ingest.IngestQueue;
 import dev.wharf.ingest.JobService;
 import dev.wharf.metrics.WharfMetrics;
+import dev.wharf.mqtt.InboxAcks;
+import dev.wharf.mqtt.MqttMetrics;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
 import io.vertx.sqlclient.Pool;
@@ -28,6 +31,9 @@ public record Services(
     FileService files,
     JobService jobs,
     IdempotencyStore idempotency,
+    GrantService grants,
+    InboxAcks inboxAcks,
     WharfMetrics metrics,
+    MqttMetrics mqttMetrics,
     AtomicInteger uploadsInFlight,
     DeliveryService deliveries) {}

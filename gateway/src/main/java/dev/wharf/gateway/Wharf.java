@@ -70,6 +70,13 @@ public final class Wharf {
       System.out.println("Upload a file as " + e.get("WHARF_DEVICE_ID") + ":");
       System.out.println("  curl -sS -X POST " + e.get("WHARF_URL") + "/v1/files -H \"Authorization: Bearer "
           + e.get("WHARF_DEVICE_TOKEN") + "\" -H 'X-Wharf-Filename: hello.json' --data-binary '{\"hello\":\"wharf\"}'");
+      if (e.containsKey("WHARF_MQTT_PORT")) {
+        System.out.println("Ask for an upload over MQTT (docs/mqtt.md has the whole flow):");
+        System.out.println("  mosquitto_sub -p " + e.get("WHARF_MQTT_PORT") + " -u " + e.get("WHARF_DEVICE_ID") + " -P \"$WHARF_DEVICE_TOKEN\" -t 'wharf/d/"
+            + e.get("WHARF_DEVICE_ID") + "/#' -v &");
+        System.out.println("  mosquitto_pub -p " + e.get("WHARF_MQTT_PORT") + " -q 1 -u " + e.get("WHARF_DEVICE_ID") + " -P \"$WHARF_DEVICE_TOKEN\" -t 'wharf/d/"
+            + e.get("WHARF_DEVICE_ID") + "/upload/request' -m '{\"req\":\"r1\",\"filename\":\"hello.json\",\"size\":17}'");
+      }
       System.out.println();
       return () -> {
         awaitStop(running.app().stop());

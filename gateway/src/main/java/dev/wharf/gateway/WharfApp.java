@@ -10,6 +10,8 @@ import dev.wharf.events.NoticeRelay;
 import dev.wharf.files.FileService;
 import dev.wharf.gateway.config.WharfConfig;
 import dev.wharf.gateway.http.ApiVerticle;
+import dev.wharf.grants.GrantService;
+import dev.wharf.grants.GrantSweeper;
 import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.ingest.IngestWorker;
 import dev.wharf.ingest.JobService;
@@ -18,6 +20,8 @@ import dev.wharf.ingest.RedisIngestQueue;
 import dev.wharf.ingest.validate.ValidationLimits;
 import dev.wharf.ingest.validate.Validators;
 import dev.wharf.metrics.WharfMetrics;
+import dev.wharf.mqtt.InboxAcks;
+import dev.wharf.mqtt.MqttMetrics;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
@@ -34,8 +38,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One Wharf process: migrates, builds the shared clients, deploys the API, the ingest workers and the
- * reconciler, and takes them down again in order (stop accepting, finish or release work, close clients).
+ * One Wharf process: migrates, builds the shared clients, deploys the API, the ingest workers, the
+ * reconciler, the grant sweeper and the MQTT side, and takes them down again in order (stop accepting, finish or release work, close clients).
  */
 public final class WharfApp {
 
@@ -45,7 +49,10 @@ public final class WharfApp {
   private final Services services;
   private final S3BlobStore blobs;
   private final List<String> deployments = new ArrayList<>();
+  private static final java.time.Duration GRANT_SWEEP_INTERVAL = java.time.Duration.ofSeconds(30);
+
   private String apiDeployment;
+  private MqttDeployment mqttDeployment;
   private boolean stopped;
 
   private WharfApp(Vertx vertx, Services services, S3BlobStore blobs) {
@@ -68,12 +75,16 @@ public final class WharfApp {
       S3BlobStore blobs = S3BlobStore.create(vertx, config.s3());
       return blobs.ensureBucket()
           .compose(v -> RedisIngestQueue.create(vertx, redis, config.redis().namespace()))
-          .map(queue -> new Services(config, pool, redisClient, redis, blobs, queue,
-              new TokenStore(pool), new TenantStore(pool),
-              new FileService(pool, blobs, queue, config.uploads(), config.ingest(), metrics),
-              new JobService(pool, queue, metrics),
-              new IdempotencyStore(pool), metrics, new AtomicInteger(),
-              new DeliveryService(vertx, pool, blobs, config.deliveries(), config.uploads(), metrics)))
+          .map(queue -> {
+            FileService files = new FileService(pool, blobs, queue, config.uploads(), config.ingest(), metrics);
+            DeliveryService deliveries = new DeliveryService(vertx, pool, blobs, config.deliveries(), config.uploads(), metrics);
+            InboxAcks inboxAcks = (device, id) -> deliveries.ack(device, id).mapEmpty();
+            return new Services(config, pool, redisClient, redis, blobs, queue,
+                new TokenStore(pool), new TenantStore(pool), files,
+                new JobService(pool, queue, metrics),
+                new IdempotencyStore(pool), new GrantService(pool, files, config.grants(), metrics), inboxAcks,
+                metrics, new MqttMetrics(metrics), new AtomicInteger(), deliveries);
+          })
           .compose(services -> new WharfApp(vertx, services, blobs).deploy())
           .recover(err -> {
             blobs.close();
@@ -105,12 +116,28 @@ public final class WharfApp {
         })
         .compose(id -> {
           track(id);
+          return vertx.deployVerticle(new GrantSweeper(services.pool(), services.grants(), GRANT_SWEEP_INTERVAL));
+        })
+        .compose(id -> {
+          track(id);
           return vertx.deployVerticle(() -> new ApiVerticle(services), new DeploymentOptions().setInstances(cfg.http().instances()));
         })
-        .map(id -> {
+        .compose(id -> {
           apiDeployment = id;
-          log.info("wharf started [http={}:{}, workers={}, api_instances={}]", cfg.http().host(), cfg.http().port(),
-              cfg.ingest().workers(), cfg.http().instances());
+          return MqttDeployment.deploy(vertx, services);
+        })
+        .recover(err -> {
+          // Take down what did start, so a failed start leaves no chore running on closed clients.
+          List<String> started = new ArrayList<>(deployments);
+          if (apiDeployment != null) {
+            started.add(apiDeployment);
+          }
+          return Future.join(started.stream().map(vertx::undeploy).toList()).transform(v -> Future.failedFuture(err));
+        })
+        .map(mqtt -> {
+          mqttDeployment = mqtt;
+          log.info("wharf started [http={}:{}, workers={}, api_instances={}, mqtt={}]", cfg.http().host(), cfg.http().port(),
+              cfg.ingest().workers(), cfg.http().instances(), mqtt.describe());
           return this;
         });
   }
@@ -123,6 +150,11 @@ public final class WharfApp {
 
   public Services services() {
     return services;
+  }
+
+  /** The MQTT side as deployed (mode, the endpoint's bound port). */
+  public MqttDeployment mqtt() {
+    return mqttDeployment;
   }
 
   public Vertx vertx() {
@@ -138,8 +170,9 @@ public final class WharfApp {
       return Future.succeededFuture();
     }
     stopped = true;
-    Future<Void> api = apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment);
-    return api
+    Future<Void> mqtt = mqttDeployment == null ? Future.succeededFuture() : mqttDeployment.undeploy(vertx);
+    return mqtt
+        .compose(v -> apiDeployment == null ? Future.succeededFuture() : vertx.undeploy(apiDeployment))
         .compose(v -> Future.join(deployments.stream().map(vertx::undeploy).toList()).mapEmpty())
         .transform(ar -> {
           blobs.close();

@@ -41,6 +41,8 @@ public final class TestStack {
   public final WharfApp app;
   public final WebClient client;
   public final int port;
+  /** Port of this stack's MQTT endpoint. */
+  public final int mqttPort;
   private final S3AsyncClient s3;
 
   private TestStack(Vertx vertx, EmbeddedServers servers, WharfApp app, int port) {
@@ -48,6 +50,7 @@ public final class TestStack {
     this.servers = servers;
     this.app = app;
     this.port = port;
+    this.mqttPort = app.mqtt().endpointPort();
     this.client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
     this.s3 = S3AsyncClient.builder()
         .httpClientBuilder(software.amazon.awssdk.http.crt.AwsCrtAsyncHttpClient.builder())
@@ -65,7 +68,9 @@ public final class TestStack {
       EmbeddedServers servers = EmbeddedServers.shared();
       Vertx vertx = Vertx.vertx();
       int port = freePort();
-      WharfConfig config = WharfConfig.load(null, env(servers, port, Map.of()));
+      WharfConfig config = WharfConfig.load(null, env(servers, port, Map.of(
+          "WHARF_MQTT_MODE", "endpoint", "WHARF_MQTT_PORT", Integer.toString(freePort()), "WHARF_MQTT_INSTANCES", "2",
+          "WHARF_MQTT_MAX_PAYLOAD_BYTES", "4KiB", "WHARF_MQTT_MAX_OPEN_UPLOADS", "3", "WHARF_MQTT_GRANT_TTL", "8s")));
       WharfApp app = WharfApp.start(vertx, config).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       instance = new TestStack(vertx, servers, app, port);
     }
@@ -79,6 +84,9 @@ public final class TestStack {
     env.put("WHARF_HTTP_HOST", "127.0.0.1");
     env.put("WHARF_HTTP_PORT", Integer.toString(port));
     env.put("WHARF_HTTP_INSTANCES", "2");
+    env.put("WHARF_HTTP_PUBLIC_URL", "http://127.0.0.1:" + port);
+    env.put("WHARF_MQTT_MODE", "off");
+    env.put("WHARF_MQTT_HOST", "127.0.0.1");
     env.putAll(servers.wharfEnvironment());
     env.put("WHARF_S3_PART_SIZE", "5MiB");
     env.put("WHARF_UPLOADS_MAX_FILE_BYTES", "64MiB");

@@ -53,6 +53,17 @@ public final class TenantStore {
         .map(rows -> rows.rowCount() > 0);
   }
 
+  /** The tenants that have a device called {@code deviceId} (device ids are unique per tenant only). */
+  public Future<java.util.List<String>> tenantsOfDevice(String deviceId) {
+    return pool.preparedQuery("SELECT tenant_id FROM devices WHERE id = $1 LIMIT 2")
+        .execute(Tuple.of(deviceId))
+        .map(rows -> {
+          java.util.List<String> tenants = new java.util.ArrayList<>();
+          rows.forEach(row -> tenants.add(row.getString("tenant_id")));
+          return tenants;
+        });
+  }
+
   static boolean isDuplicate(Throwable err) {
     return err instanceof PgException pg && "23505".equals(pg.getSqlState());
   }

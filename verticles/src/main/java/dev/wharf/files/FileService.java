@@ -82,6 +82,14 @@ public final class FileService {
    * deleted and the row removed.
    */
   public Future<Uploaded> upload(UploadCommand cmd, ReadStream<Buffer> body) {
+    return upload(cmd, UUID.randomUUID(), uploads.maxFileBytes(), body);
+  }
+
+  /**
+   * As {@link #upload(UploadCommand, ReadStream)}, for an upload whose file id was promised in advance (an
+   * upload grant) and whose body may not exceed {@code maxBytes} (at most the configured file limit).
+   */
+  public Future<Uploaded> upload(UploadCommand cmd, UUID fileId, long maxBytes, ReadStream<Buffer> body) {
     String filename;
     try {
       filename = precheck(cmd);
@@ -90,14 +98,14 @@ public final class FileService {
       return Future.failedFuture(e);
     }
     Principal owner = cmd.owner();
-    UUID fileId = UUID.randomUUID();
+    long limit = Math.min(maxBytes, uploads.maxFileBytes());
     UUID jobId = UUID.randomUUID();
     String key = "t/" + owner.tenantId() + "/files/" + fileId;
     String contentType = normaliseType(cmd.contentType());
     metrics.uploadsInFlight().incrementAndGet();
     return FileStore.insertUploading(pool, fileId, owner, filename, cmd.filename(), contentType, key, cmd.priority().band())
         .recover(err -> Future.failedFuture(Database.unavailableIfConnection(err)))
-        .compose(v -> blobs.put(key, body, uploads.maxFileBytes(), contentType)
+        .compose(v -> blobs.put(key, body, limit, contentType)
             .recover(err -> forget(fileId, null).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
         .compose(stored -> verifyChecksum(cmd, stored)
             .compose(v -> commit(fileId, jobId, owner, cmd.priority(), stored))

@@ -3,13 +3,18 @@ package dev.wharf.gateway.config;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.wharf.config.DeliveryConfig;
+import dev.wharf.config.GrantConfig;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.config.PostgresConfig;
 import dev.wharf.config.RedisConfig;
 import dev.wharf.config.S3Config;
 import dev.wharf.config.UploadConfig;
+import dev.wharf.mqtt.MqttConfig;
 import java.io.IOException;
 import java.net.URI;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +32,9 @@ public record WharfConfig(
     S3Config s3,
     UploadConfig uploads,
     IngestConfig ingest,
-    DeliveryConfig deliveries) {
+    DeliveryConfig deliveries,
+    GrantConfig grants,
+    MqttConfig mqtt) {
 
   /** HTTP listener settings; {@code publicUrl} is how devices reach this gateway (for URLs it hands out). */
   public record HttpConfig(String host, int port, int instances, String publicUrl) {}
@@ -105,7 +112,13 @@ public record WharfConfig(
           s.integer("deliveries.inbox-limit", 100),
           s.integer("deliveries.max-polls", 20_000),
           s.duration("deliveries.sweep-interval", Duration.ofSeconds(30)));
-      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest, deliveries);
+      String grantSecret = s.string("mqtt.grant-secret", null);
+      GrantConfig grants = new GrantConfig(
+          s.duration("mqtt.grant-ttl", Duration.ofMinutes(15)),
+          s.integer("mqtt.max-open-uploads", 4),
+          grantSecret == null ? derivedKey("wharf upload grants", admin) : grantSecret.getBytes(StandardCharsets.UTF_8),
+          s.duration("mqtt.grant-retention", Duration.ofHours(24)));
+      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest, deliveries, grants, MqttSettings.from(s));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }
@@ -113,22 +126,41 @@ public record WharfConfig(
 
   /** The same configuration with other values, for dev mode and tests. */
   public WharfConfig withHttp(HttpConfig value) {
-    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest, deliveries);
+    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest, deliveries, grants, mqtt);
   }
 
   public WharfConfig withIngest(IngestConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value, deliveries);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value, deliveries, grants, mqtt);
   }
 
   public WharfConfig withUploads(UploadConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest, deliveries);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest, deliveries, grants, mqtt);
   }
 
   public WharfConfig withRedis(RedisConfig value) {
-    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest, deliveries);
+    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest, deliveries, grants, mqtt);
   }
 
   public WharfConfig withDeliveries(DeliveryConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, value);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, value, grants, mqtt);
+  }
+
+  public WharfConfig withMqtt(MqttConfig value) {
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, deliveries, grants, value);
+  }
+
+  /**
+   * A key for {@code purpose} derived from the admin token, which every replica shares; used when no key
+   * of its own is configured.
+   */
+  static byte[] derivedKey(String purpose, String secret) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update(purpose.getBytes(StandardCharsets.UTF_8));
+      sha.update((byte) 0);
+      return sha.digest(secret.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 }

@@ -72,6 +72,8 @@ public final class DevMode {
     effective.putIfAbsent("WHARF_ADMIN_TOKEN", previous.getOrDefault("WHARF_ADMIN_TOKEN", "wh_admin_" + randomHex(16)));
     servers.wharfEnvironment().forEach(effective::putIfAbsent);
     effective.putIfAbsent("WHARF_HTTP_HOST", "127.0.0.1");
+    effective.putIfAbsent("WHARF_MQTT_MODE", "endpoint");
+    effective.putIfAbsent("WHARF_MQTT_HOST", "127.0.0.1");
     return effective;
   }
 
@@ -86,6 +88,9 @@ public final class DevMode {
   static Future<Map<String, String>> bootstrap(Services services, WharfConfig config, Map<String, String> previous) {
     Map<String, String> out = new LinkedHashMap<>();
     out.put("WHARF_URL", config.http().publicUrl());
+    if (config.mqtt().mode() == dev.wharf.mqtt.MqttConfig.Mode.ENDPOINT) {
+      out.put("WHARF_MQTT_PORT", Integer.toString(config.mqtt().port()));
+    }
     out.put("WHARF_ADMIN_TOKEN", config.adminToken());
     out.put("WHARF_TENANT", TENANT);
     out.put("WHARF_DEVICE_ID", DEVICE);

@@ -3,6 +3,7 @@ package dev.wharf.gateway.http;
 import dev.wharf.delivery.InboxWaiters;
 import dev.wharf.error.ClientException;
 import dev.wharf.gateway.Services;
+import dev.wharf.mqtt.broker.BrokerAccess;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -27,6 +28,10 @@ public final class ApiVerticle extends VerticleBase {
     router.route().handler(new RequestIds());
     router.route("/v1/*").handler(Bodies.pauseOnArrival());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
+    new GrantRoutes(services.grants(), services.config().uploads().maxConcurrentUploads(), services.uploadsInFlight()).mount(router);
+    if (services.config().mqtt().authSecret() != null) {
+      new MqttAuthRoutes(new BrokerAccess(services.config().mqtt(), services.tokens(), services.tenants())).mount(router);
+    }
     router.route("/v1/*").handler(new Authn(services.tokens(), services.config().adminToken()));
     router.route("/v1/*").handler(Bodies.bufferUnlessStreamed());
     new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(router);

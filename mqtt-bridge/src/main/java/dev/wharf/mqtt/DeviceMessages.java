@@ -1,0 +1,181 @@
+package dev.wharf.mqtt;
+
+import dev.wharf.auth.Principal;
+import dev.wharf.error.ClientException;
+import dev.wharf.error.ServerException;
+import dev.wharf.error.WharfException;
+import dev.wharf.grants.GrantService;
+import dev.wharf.grants.GrantService.GrantRequest;
+import dev.wharf.grants.GrantService.IssuedGrant;
+import dev.wharf.ingest.Priority;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a device's message means, apart from how it arrived (endpoint or broker): an upload request is
+ * answered with a grant, an inbox ack is passed to the inbox. Bad input of any kind becomes an error reply
+ * with a stable code; the returned future never fails. When it completes, whatever the message asked for
+ * is durable, so the caller may acknowledge it.
+ */
+public final class DeviceMessages {
+
+  private static final Logger log = LoggerFactory.getLogger(DeviceMessages.class);
+
+  private final GrantService grants;
+  private final InboxAcks inbox;
+  private final String grantUrlBase;
+  private final int maxPayloadBytes;
+  private final MqttMetrics metrics;
+
+  /**
+   * @param grantUrlBase public URL of the gateway's HTTP API, to which {@code /v1/grants/{token}} is added
+   */
+  public DeviceMessages(GrantService grants, InboxAcks inbox, String grantUrlBase, int maxPayloadBytes, MqttMetrics metrics) {
+    this.grants = grants;
+    this.inbox = inbox;
+    this.grantUrlBase = grantUrlBase.endsWith("/") ? grantUrlBase.substring(0, grantUrlBase.length() - 1) : grantUrlBase;
+    this.maxPayloadBytes = maxPayloadBytes;
+    this.metrics = metrics;
+  }
+
+  /** An answer for the device: a payload for one of its topics. */
+  public record Reply(TopicKind kind, JsonObject payload) {}
+
+  /**
+   * Handles one message {@code device} published on its own {@code topic}. Answers the reply to send, or
+   * null when there is none.
+   */
+  public Future<Reply> handle(Principal device, String topic, TopicKind kind, Buffer payload) {
+    String label = kind == null ? "unknown" : kind.metricName();
+    metrics.received(label);
+    Future<Reply> result;
+    try {
+      if (payload.length() > maxPayloadBytes) {
+        throw MqttErrors.payloadTooLarge(maxPayloadBytes);
+      }
+      if (kind == null || !kind.inbound()) {
+        throw ClientException.badRequest("unknown_topic", "devices do not publish on " + topic);
+      }
+      result = switch (kind) {
+        case UPLOAD_REQUEST -> uploadRequest(device, payload);
+        case INBOX_ACK -> inboxAck(device, payload);
+        default -> Future.failedFuture(ClientException.badRequest("not_supported", "direct-to-storage uploads are not offered yet"));
+      };
+    } catch (RuntimeException e) {
+      result = Future.failedFuture(e);
+    }
+    return result.recover(err -> Future.succeededFuture(errorReply(device, topic, kind, payload, err)));
+  }
+
+  private Future<Reply> uploadRequest(Principal device, Buffer payload) {
+    JsonObject json = parse(payload);
+    GrantRequest request = new GrantRequest(
+        requiredString(json, "req"),
+        requiredString(json, "filename"),
+        size(json),
+        optionalString(json, "sha256"),
+        optionalString(json, "content_type"),
+        Priority.parse(optionalString(json, "priority")));
+    return grants.issue(device, request).map(this::grantReply);
+  }
+
+  private Reply grantReply(IssuedGrant issued) {
+    return new Reply(TopicKind.UPLOAD_GRANT, new JsonObject()
+        .put("req", issued.grant().req())
+        .put("file_id", issued.grant().id().toString())
+        .put("method", "PUT")
+        .put("url", grantUrlBase + "/v1/grants/" + issued.token())
+        .put("expires_at", issued.grant().expiresAt().toInstant().toString()));
+  }
+
+  private Future<Reply> inboxAck(Principal device, Buffer payload) {
+    JsonObject json = parse(payload);
+    String raw = requiredString(json, "id");
+    UUID id;
+    try {
+      id = UUID.fromString(raw);
+    } catch (IllegalArgumentException e) {
+      throw ClientException.notFound("delivery");
+    }
+    return inbox.ack(device, id).map(v -> {
+      log.info("delivery acked over mqtt [tenant={}, device={}, delivery={}]", device.tenantId(), device.deviceId(), id);
+      return (Reply) null;
+    });
+  }
+
+  private Reply errorReply(Principal device, String topic, TopicKind kind, Buffer payload, Throwable err) {
+    WharfException e = MqttErrors.classify(err);
+    metrics.error(e.code());
+    if (e instanceof ServerException && e.status() >= 500 && e.getCause() != null && !"postgres_unavailable".equals(e.code())) {
+      log.error("mqtt message failed [tenant={}, device={}, topic={}]", device.tenantId(), device.deviceId(), topic, e.getCause());
+    } else {
+      log.info("mqtt message refused [tenant={}, device={}, topic={}, code={}, message={}]",
+          device.tenantId(), device.deviceId(), topic, e.code(), e.getMessage());
+    }
+    JsonObject body = new JsonObject();
+    TopicKind replyKind = kind == null ? TopicKind.ERRORS : kind.replyTopic();
+    Object id = peek(payload, replyKind == TopicKind.UPLOAD_GRANT ? "req" : "id");
+    if (replyKind == TopicKind.UPLOAD_GRANT) {
+      body.put("req", id);
+    } else {
+      body.put("topic", topic);
+      if (id != null) {
+        body.put("id", id);
+      }
+    }
+    return new Reply(replyKind, body.put("error", MqttErrors.toJson(e)));
+  }
+
+  /** The string field {@code field} of a payload, if it parses and is small enough; for error replies. */
+  private Object peek(Buffer payload, String field) {
+    if (payload.length() > maxPayloadBytes) {
+      return null;
+    }
+    try {
+      Object value = new JsonObject(payload).getValue(field);
+      return value instanceof String s && s.length() <= 128 ? s : null;
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static JsonObject parse(Buffer payload) {
+    try {
+      return new JsonObject(payload);
+    } catch (DecodeException | ClassCastException e) {
+      throw ClientException.badRequest("malformed_json", "the payload is not a JSON object");
+    }
+  }
+
+  private static String requiredString(JsonObject json, String field) {
+    Object value = json.getValue(field);
+    if (!(value instanceof String s) || s.isEmpty()) {
+      throw MqttErrors.badRequest("'" + field + "' is required and must be a non-empty string");
+    }
+    return s;
+  }
+
+  private static String optionalString(JsonObject json, String field) {
+    Object value = json.getValue(field);
+    if (value != null && !(value instanceof String)) {
+      throw MqttErrors.badRequest("'" + field + "' must be a string");
+    }
+    return (String) value;
+  }
+
+  private static long size(JsonObject json) {
+    Object value = json.getValue("size");
+    if (value instanceof Integer || value instanceof Long) {
+      return ((Number) value).longValue();
+    }
+    if (value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && Math.abs(n.doubleValue()) < 9e15) {
+      return n.longValue();
+    }
+    throw MqttErrors.badRequest("'size' is required and must be a whole number of bytes");
+  }
+}

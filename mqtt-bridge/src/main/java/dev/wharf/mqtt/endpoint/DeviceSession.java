@@ -1,0 +1,196 @@
+package dev.wharf.mqtt.endpoint;
+
+import dev.wharf.auth.Principal;
+import dev.wharf.mqtt.DeviceMessages;
+import dev.wharf.mqtt.DeviceMessages.Reply;
+import dev.wharf.mqtt.MqttConfig;
+import dev.wharf.mqtt.MqttErrors;
+import dev.wharf.mqtt.MqttMetrics;
+import dev.wharf.mqtt.TopicFilters;
+import dev.wharf.mqtt.TopicKind;
+import dev.wharf.mqtt.Topics;
+import dev.wharf.error.ServerException;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.MqttEndpoint;
+import io.vertx.mqtt.MqttTopicSubscription;
+import io.vertx.mqtt.messages.MqttPublishMessage;
+import io.vertx.mqtt.messages.MqttSubscribeMessage;
+import io.vertx.mqtt.messages.MqttUnsubscribeMessage;
+import io.vertx.mqtt.messages.codes.MqttDisconnectReasonCode;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One authenticated device connection. The device may publish and subscribe only under its own prefix: a
+ * subscription elsewhere gets the SUBACK failure code, a publish elsewhere closes the connection. Its state
+ * is bounded: at most {@code maxSubscriptions} filters, {@code maxInflight} messages being handled and
+ * {@code maxInflight} QoS 1 messages awaiting the device's PUBACK (more are dropped and counted).
+ */
+final class DeviceSession {
+
+  private static final Logger log = LoggerFactory.getLogger(DeviceSession.class);
+
+  private final MqttEndpoint endpoint;
+  private final Principal device;
+  private final Topics topics;
+  private final DeviceMessages messages;
+  private final MqttConfig config;
+  private final MqttMetrics metrics;
+  private final Map<String, MqttQoS> subscriptions = new HashMap<>();
+  private int handling;
+  private int unacked;
+  private boolean closed;
+
+  DeviceSession(MqttEndpoint endpoint, Principal device, Topics topics, DeviceMessages messages, MqttConfig config, MqttMetrics metrics) {
+    this.endpoint = endpoint;
+    this.device = device;
+    this.topics = topics;
+    this.messages = messages;
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  Principal device() {
+    return device;
+  }
+
+  MqttEndpoint endpoint() {
+    return endpoint;
+  }
+
+  /** Installs the handlers; call before accepting the connection. */
+  void open(Runnable onClose) {
+    endpoint.publishAutoAck(false);
+    endpoint.subscriptionAutoAck(false);
+    endpoint.publishHandler(this::onPublish);
+    endpoint.publishReleaseHandler(endpoint::publishComplete);
+    endpoint.subscribeHandler(this::onSubscribe);
+    endpoint.unsubscribeHandler(this::onUnsubscribe);
+    endpoint.publishAcknowledgeHandler(id -> unacked = Math.max(0, unacked - 1));
+    endpoint.disconnectHandler(v -> log.debug("device disconnected [tenant={}, device={}]", device.tenantId(), device.deviceId()));
+    endpoint.exceptionHandler(err -> log.debug("mqtt connection error [tenant={}, device={}, cause={}]",
+        device.tenantId(), device.deviceId(), err.toString()));
+    endpoint.closeHandler(v -> {
+      closed = true;
+      subscriptions.clear();
+      onClose.run();
+    });
+  }
+
+  private void onSubscribe(MqttSubscribeMessage subscribe) {
+    List<MqttQoS> granted = new ArrayList<>();
+    for (MqttTopicSubscription sub : subscribe.topicSubscriptions()) {
+      String filter = sub.topicName();
+      boolean allowed = topics.owns(device.deviceId(), filter)
+          && (subscriptions.containsKey(filter) || subscriptions.size() < config.maxSubscriptions());
+      if (allowed) {
+        MqttQoS qos = sub.qualityOfService() == MqttQoS.AT_MOST_ONCE ? MqttQoS.AT_MOST_ONCE : MqttQoS.AT_LEAST_ONCE;
+        subscriptions.put(filter, qos);
+        granted.add(qos);
+      } else {
+        metrics.error("subscribe_refused");
+        log.info("subscription refused [tenant={}, device={}, filter={}]", device.tenantId(), device.deviceId(), filter);
+        granted.add(MqttQoS.FAILURE);
+      }
+    }
+    endpoint.subscribeAcknowledge(subscribe.messageId(), granted);
+  }
+
+  private void onUnsubscribe(MqttUnsubscribeMessage unsubscribe) {
+    unsubscribe.topics().forEach(subscriptions::remove);
+    endpoint.unsubscribeAcknowledge(unsubscribe.messageId());
+  }
+
+  private void onPublish(MqttPublishMessage message) {
+    String topic = message.topicName();
+    if (!topics.owns(device.deviceId(), topic) || topic.contains("+") || topic.contains("#")) {
+      metrics.error("publish_refused");
+      log.info("publish outside the device's prefix, disconnecting [tenant={}, device={}, topic={}]",
+          device.tenantId(), device.deviceId(), topic);
+      refuse();
+      return;
+    }
+    TopicKind kind = topics.parse(topic).flatMap(t -> t.kind()).orElse(null);
+    if (handling >= config.maxInflight()) {
+      metrics.received(kind == null ? "unknown" : kind.metricName());
+      metrics.error("overloaded");
+      JsonObject error = MqttErrors.toJson(ServerException.overloaded("too many messages in progress on this connection; slow down"));
+      send(kind == null ? TopicKind.ERRORS : kind.replyTopic(), new JsonObject().put("topic", topic).put("error", error));
+      acknowledge(message);
+      return;
+    }
+    handling++;
+    messages.handle(device, topic, kind, message.payload()).onComplete(ar -> {
+      handling--;
+      Reply reply = ar.result();
+      if (reply != null) {
+        send(reply.kind(), reply.payload());
+      }
+      // The grant (or the ack) is committed: now the device may forget the message.
+      if (!closed) {
+        acknowledge(message);
+      }
+    });
+  }
+
+  /** PUBACK for QoS 1, PUBREC for QoS 2 (the PUBREL is answered with PUBCOMP), nothing for QoS 0. */
+  private void acknowledge(MqttPublishMessage message) {
+    switch (message.qosLevel()) {
+      case AT_LEAST_ONCE -> endpoint.publishAcknowledge(message.messageId());
+      case EXACTLY_ONCE -> endpoint.publishReceived(message.messageId());
+      default -> { }
+    }
+  }
+
+  /** Publishes to the device's {@code kind} topic if it subscribed to it, at the QoS it was granted. */
+  void send(TopicKind kind, JsonObject payload) {
+    if (closed) {
+      return;
+    }
+    String topic = topics.topic(device.deviceId(), kind);
+    MqttQoS qos = null;
+    for (Map.Entry<String, MqttQoS> sub : subscriptions.entrySet()) {
+      if (TopicFilters.matches(sub.getKey(), topic) && (qos == null || sub.getValue().value() > qos.value())) {
+        qos = sub.getValue();
+      }
+    }
+    if (qos == null) {
+      metrics.dropped("not_subscribed");
+      return;
+    }
+    if (qos == MqttQoS.AT_LEAST_ONCE) {
+      if (unacked >= config.maxInflight()) {
+        metrics.dropped("inflight_full");
+        log.info("message dropped, the device has not acknowledged earlier ones [tenant={}, device={}, topic={}]",
+            device.tenantId(), device.deviceId(), topic);
+        return;
+      }
+      unacked++;
+    }
+    metrics.sent(kind.metricName());
+    endpoint.publish(topic, payload.toBuffer(), qos, false, false)
+        .onFailure(err -> log.debug("publish to device failed [device={}, topic={}, cause={}]", device.deviceId(), topic, err.toString()));
+  }
+
+  /** Closes the connection of a device that broke the rules (MQTT 5: DISCONNECT with not-authorized). */
+  private void refuse() {
+    if (closed) {
+      return;
+    }
+    if (endpoint.protocolVersion() >= 5) {
+      endpoint.disconnect(MqttDisconnectReasonCode.NOT_AUTHORIZED, io.netty.handler.codec.mqtt.MqttProperties.NO_PROPERTIES);
+    }
+    endpoint.close();
+  }
+
+  void close() {
+    if (!closed) {
+      endpoint.close();
+    }
+  }
+}
