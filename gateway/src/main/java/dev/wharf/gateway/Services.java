@@ -16,7 +16,6 @@ import dev.wharf.mqtt.MqttMetrics;
 import io.vertx.redis.client.Redis;
 import io.vertx.redis.client.RedisAPI;
 import io.vertx.sqlclient.Pool;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** The process-wide clients and services every verticle of the gateway is built from. */
 public record Services(
@@ -35,5 +34,5 @@ public record Services(
     InboxAcks inboxAcks,
     WharfMetrics metrics,
     MqttMetrics mqttMetrics,
-    AtomicInteger uploadsInFlight,
+    dev.wharf.gateway.http.UploadSlots uploadSlots,
     DeliveryService deliveries) {}

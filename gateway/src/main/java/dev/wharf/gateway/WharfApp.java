@@ -10,6 +10,7 @@ import dev.wharf.events.NoticeRelay;
 import dev.wharf.files.FileService;
 import dev.wharf.gateway.config.WharfConfig;
 import dev.wharf.gateway.http.ApiVerticle;
+import dev.wharf.gateway.http.UploadSlots;
 import dev.wharf.grants.GrantService;
 import dev.wharf.grants.GrantSweeper;
 import dev.wharf.idempotency.IdempotencyStore;
@@ -33,7 +34,6 @@ import io.vertx.redis.client.RedisOptions;
 import io.vertx.sqlclient.Pool;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,7 +83,7 @@ public final class WharfApp {
                 new TokenStore(pool), new TenantStore(pool), files,
                 new JobService(pool, queue, metrics),
                 new IdempotencyStore(pool), new GrantService(pool, files, config.grants(), metrics), inboxAcks,
-                metrics, new MqttMetrics(metrics), new AtomicInteger(), deliveries);
+                metrics, new MqttMetrics(metrics), new UploadSlots(config.uploads().maxConcurrentUploads(), metrics.uploadsInFlight()), deliveries);
           })
           .compose(services -> new WharfApp(vertx, services, blobs).deploy())
           .recover(err -> {

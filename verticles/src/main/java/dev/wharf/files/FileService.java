@@ -102,7 +102,6 @@ public final class FileService {
     UUID jobId = UUID.randomUUID();
     String key = "t/" + owner.tenantId() + "/files/" + fileId;
     String contentType = normaliseType(cmd.contentType());
-    metrics.uploadsInFlight().incrementAndGet();
     return FileStore.insertUploading(pool, fileId, owner, filename, cmd.filename(), contentType, key, cmd.priority().band())
         .recover(err -> Future.failedFuture(Database.unavailableIfConnection(err)))
         .compose(v -> blobs.put(key, body, limit, contentType)
@@ -116,7 +115,6 @@ public final class FileService {
           return FileStore.get(pool, owner, fileId).map(file -> new Uploaded(file, jobId));
         })
         .andThen(ar -> {
-          metrics.uploadsInFlight().decrementAndGet();
           if (ar.succeeded()) {
             FileRecord file = ar.result().file();
             metrics.upload("created", file.size());

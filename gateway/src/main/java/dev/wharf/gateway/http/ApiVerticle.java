@@ -28,17 +28,17 @@ public final class ApiVerticle extends VerticleBase {
     router.route().handler(new RequestIds());
     router.route("/v1/*").handler(Bodies.pauseOnArrival());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
-    new GrantRoutes(services.grants(), services.config().uploads().maxConcurrentUploads(), services.uploadsInFlight()).mount(router);
+    new GrantRoutes(services.grants(), services.uploadSlots()).mount(router);
     if (services.config().mqtt().authSecret() != null) {
       new MqttAuthRoutes(new BrokerAccess(services.config().mqtt(), services.tokens(), services.tenants())).mount(router);
     }
     router.route("/v1/*").handler(new Authn(services.tokens(), services.config().adminToken()));
     router.route("/v1/*").handler(Bodies.bufferUnlessStreamed());
     new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(router);
-    new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadsInFlight()).mount(router);
+    new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadSlots()).mount(router);
     new JobRoutes(services.jobs()).mount(router);
     waiters = new InboxWaiters(vertx, services.deliveries().pollsHeld(), services.config().deliveries().maxPolls());
-    new DeliveryRoutes(services.deliveries(), services.idempotency(), services.uploadsInFlight(), services.files().limits()).mount(router);
+    new DeliveryRoutes(services.deliveries(), services.idempotency(), services.uploadSlots(), services.files().limits()).mount(router);
     new InboxRoutes(services.deliveries(), services.blobs(), waiters).mount(router);
     router.route().last().handler(ctx -> ctx.fail(ClientException.notFound("route")));
     router.route().failureHandler(new Problems());

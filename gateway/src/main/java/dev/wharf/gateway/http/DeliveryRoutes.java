@@ -7,7 +7,6 @@ import dev.wharf.delivery.Delivery;
 import dev.wharf.delivery.DeliveryService;
 import dev.wharf.delivery.DeliveryState;
 import dev.wharf.error.ClientException;
-import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import dev.wharf.idempotency.IdempotencyStore;
 import io.vertx.core.Future;
@@ -22,7 +21,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The sender's side of deliveries: {@code POST /v1/devices/{device}/deliveries} (a multipart body of 1..N
@@ -36,13 +34,13 @@ final class DeliveryRoutes {
 
   private final DeliveryService deliveries;
   private final IdempotencyStore idempotency;
-  private final AtomicInteger uploadsInFlight;
+  private final UploadSlots slots;
   private final UploadConfig uploads;
 
-  DeliveryRoutes(DeliveryService deliveries, IdempotencyStore idempotency, AtomicInteger uploadsInFlight, UploadConfig uploads) {
+  DeliveryRoutes(DeliveryService deliveries, IdempotencyStore idempotency, UploadSlots slots, UploadConfig uploads) {
     this.deliveries = deliveries;
     this.idempotency = idempotency;
-    this.uploadsInFlight = uploadsInFlight;
+    this.slots = slots;
     this.uploads = uploads;
   }
 
@@ -88,18 +86,12 @@ final class DeliveryRoutes {
       ctx.fail(e);
       return;
     }
-    if (multipart && uploadsInFlight.incrementAndGet() > uploads.maxConcurrentUploads()) {
-      uploadsInFlight.decrementAndGet();
-      ctx.fail(ServerException.overloaded("too many uploads in flight on this gateway, retry shortly"));
-      return;
-    }
     String scope = "POST /v1/devices/" + device + "/deliveries";
-    idempotency.once(sender, scope, key, () -> (multipart ? receiveFiles(ctx, sender, device) : receiveFileIds(ctx, sender, device))
-            .map(list -> new IdempotencyStore.Answer(201, Replies.page(list, null, Delivery::toSenderJson), false)))
+    java.util.function.Supplier<Future<IdempotencyStore.Answer>> stage = () -> idempotency.once(sender, scope, key,
+        () -> (multipart ? receiveFiles(ctx, sender, device) : receiveFileIds(ctx, sender, device))
+            .map(list -> new IdempotencyStore.Answer(201, Replies.page(list, null, Delivery::toSenderJson), false)));
+    (multipart ? slots.run(stage) : stage.get())
         .onComplete(ar -> {
-          if (multipart) {
-            uploadsInFlight.decrementAndGet();
-          }
           if (ar.failed()) {
             ctx.fail(ar.cause());
           } else {

@@ -5,7 +5,6 @@ import dev.wharf.auth.Principal;
 import dev.wharf.blob.BlobStore;
 import dev.wharf.blob.ByteRange;
 import dev.wharf.error.ClientException;
-import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import dev.wharf.files.FileNames;
 import dev.wharf.files.FileRecord;
@@ -23,7 +22,6 @@ import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** {@code /v1/files}: streamed upload, status, listing, gated download, delete. */
 final class FileRoutes {
@@ -33,13 +31,13 @@ final class FileRoutes {
   private final FileService files;
   private final BlobStore blobs;
   private final IdempotencyStore idempotency;
-  private final AtomicInteger uploadsInFlight;
+  private final UploadSlots slots;
 
-  FileRoutes(FileService files, BlobStore blobs, IdempotencyStore idempotency, AtomicInteger uploadsInFlight) {
+  FileRoutes(FileService files, BlobStore blobs, IdempotencyStore idempotency, UploadSlots slots) {
     this.files = files;
     this.blobs = blobs;
     this.idempotency = idempotency;
-    this.uploadsInFlight = uploadsInFlight;
+    this.slots = slots;
   }
 
   void mount(Router router) {
@@ -90,15 +88,9 @@ final class FileRoutes {
       ctx.fail(e);
       return;
     }
-    if (uploadsInFlight.incrementAndGet() > files.limits().maxConcurrentUploads()) {
-      uploadsInFlight.decrementAndGet();
-      ctx.fail(ServerException.overloaded("too many uploads in flight on this gateway, retry shortly"));
-      return;
-    }
-    idempotency.once(owner, IDEMPOTENCY_SCOPE, idempotencyKey,
-            () -> receive(ctx, command).map(uploaded -> new IdempotencyStore.Answer(201, uploaded.file().toJson(), false)))
+    slots.run(() -> idempotency.once(owner, IDEMPOTENCY_SCOPE, idempotencyKey,
+            () -> receive(ctx, command).map(uploaded -> new IdempotencyStore.Answer(201, uploaded.file().toJson(), false))))
         .onComplete(ar -> {
-          uploadsInFlight.decrementAndGet();
           if (ar.failed()) {
             ctx.fail(ar.cause());
           } else {

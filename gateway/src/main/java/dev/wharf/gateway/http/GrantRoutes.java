@@ -1,12 +1,10 @@
 package dev.wharf.gateway.http;
 
 import dev.wharf.error.ClientException;
-import dev.wharf.error.ServerException;
 import dev.wharf.grants.GrantService;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code PUT /v1/grants/{token}}: the one upload an MQTT grant allows. The token in the path is the
@@ -16,13 +14,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class GrantRoutes {
 
   private final GrantService grants;
-  private final int maxConcurrentUploads;
-  private final AtomicInteger uploadsInFlight;
+  private final UploadSlots slots;
 
-  GrantRoutes(GrantService grants, int maxConcurrentUploads, AtomicInteger uploadsInFlight) {
+  GrantRoutes(GrantService grants, UploadSlots slots) {
     this.grants = grants;
-    this.maxConcurrentUploads = maxConcurrentUploads;
-    this.uploadsInFlight = uploadsInFlight;
+    this.slots = slots;
   }
 
   void mount(Router router) {
@@ -40,13 +36,7 @@ final class GrantRoutes {
       ctx.fail(ClientException.badRequest("invalid_content_length", "Content-Length is not a number"));
       return;
     }
-    if (uploadsInFlight.incrementAndGet() > maxConcurrentUploads) {
-      uploadsInFlight.decrementAndGet();
-      ctx.fail(ServerException.overloaded("too many uploads in flight on this gateway, retry shortly"));
-      return;
-    }
-    grants.redeem(ctx.pathParam("token"), length, RequestIds.of(ctx), request).onComplete(ar -> {
-      uploadsInFlight.decrementAndGet();
+    slots.run(() -> grants.redeem(ctx.pathParam("token"), length, RequestIds.of(ctx), request)).onComplete(ar -> {
       if (ar.failed()) {
         ctx.fail(ar.cause());
         return;
