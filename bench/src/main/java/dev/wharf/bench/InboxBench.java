@@ -75,7 +75,8 @@ final class InboxBench implements AutoCloseable {
 
   record Result(int pollsAsked, int heldAtMeasure, double devicesPerSecond, double rampSeconds, long rssIdleKiB,
       long rssHeldKiB, long heapIdle, long heapHeld, long rssHighWaterKiB, int probes, int probesAnswered, int probesMismatched,
-      int stagingFailures, Latency fromCreatedAt, Latency from201, Latency staging, int deadlineAnswers,
+      int stagingFailures, Latency fromCreatedAt, Latency from201, Latency staging, int deadlineAnswers, int minHeldInCycle,
+      int heldAfterCycle, long rssAfterCycleKiB, long heapAfterCycle,
       Map<String, Integer> pollErrors, int unexpectedAnswers, int ackFailures, double releaseSeconds, String loadBefore,
       String loadAfter) {
 
@@ -197,6 +198,28 @@ final class InboxBench implements AutoCloseable {
       }
       TimeUnit.MILLISECONDS.sleep(settings.sampleGapMillis());
     }
+
+    // Hold on until (nearly) every poll has ended at its deadline and been re-issued: the set must stay held
+    // through that wave, which costs the gateway a check per expiring poll and two queries per new one.
+    int expected = polls - samples;
+    out.printf(Locale.ROOT, "  holding until %d polls have ended at their deadline and been re-issued (at most %d s)%n", expected,
+        settings.waitSeconds() + 60);
+    long cycleDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(settings.waitSeconds() + 60);
+    int minHeld = Integer.MAX_VALUE;
+    while (main.deadlines.get() < expected && System.nanoTime() < cycleDeadline) {
+      minHeld = Math.min(minHeld, (int) gateway.metric("wharf_inbox_polls_held"));
+      TimeUnit.MILLISECONDS.sleep(50);
+    }
+    int cycled = main.deadlines.get();
+    TimeUnit.SECONDS.sleep(3);
+    gateway.requestGc();
+    TimeUnit.SECONDS.sleep(2);
+    long rssAfterCycle = gateway.procStatusKiB("VmRSS");
+    long heapAfterCycle = HeapWatch.heapUsed(gateway.metrics(), true);
+    int heldAfterCycle = (int) gateway.metric("wharf_inbox_polls_held");
+    out.printf(Locale.ROOT, "  %d polls re-issued at their deadline (fewest held meanwhile %d); now %d held (after jcmd GC.run):"
+        + " RSS %.1f MiB, heap used %.1f MiB; errors so far %s%n", cycled, minHeld, heldAfterCycle, rssAfterCycle / 1024.0,
+        heapAfterCycle / 1048576.0, main.errors());
     long rssHighWater = gateway.procStatusKiB("VmHWM");
 
     long releaseStart = System.nanoTime();
@@ -206,7 +229,8 @@ final class InboxBench implements AutoCloseable {
     Map<String, Integer> errors = main.errors();
     return new Result(polls, heldAtMeasure, devicesPerSecond, rampSeconds, rssIdle, rssHeld, heapIdle, heapHeld, rssHighWater,
         samples, stats.answered, stats.mismatched, stats.stagingFailures, Latency.of(stats.fromCreatedAt), Latency.of(stats.from201),
-        Latency.of(stats.staging), main.deadlines.get(), errors, main.unexpected.get(), main.ackFailures.get(), releaseSeconds,
+        Latency.of(stats.staging), main.deadlines.get(), minHeld == Integer.MAX_VALUE ? heldAfterCycle : minHeld, heldAfterCycle,
+        rssAfterCycle, heapAfterCycle, errors, main.unexpected.get(), main.ackFailures.get(), releaseSeconds,
         loadBefore, loadAverage());
   }
 

@@ -21,7 +21,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The issue-2 benchmark, in one run on one machine: (a) upload throughput through a gateway process against
  * direct S3 uploads of the same bytes to the same server, (b) the gateway's heap above idle during a large
  * upload under {@code -Xmx256m}, (c) ingest queue claim+complete rate against {@code redis-benchmark}'s ZADD.
- * Prints one table and writes it to {@code OUT/results.txt}. See bench/README.md.
+ * Prints one table and writes it to {@code OUT/results.txt}. With the first argument {@code inbox}, runs
+ * {@link InboxBench} instead (the issue-3 benchmark; its table is appended to {@code OUT/inbox-results.txt}); with
+ * {@code all}, both. See bench/README.md.
  *
  * <p>Options ({@code --name value}): {@code --gateway-jar gateway/target/wharf.jar}, {@code --out bench/target},
  * {@code --sizes-mib 64,512}, {@code --repeats 3}, {@code --heap-upload-mib 2048}, {@code --gateway-heap 256m},
@@ -212,7 +214,9 @@ public final class WharfBench {
     table.add("non-200 poll answers / failed polls", errors + (errors == 0 ? "" : " " + r.pollErrors()), "0");
     table.add("other failures (staging, mismatch, ack, unexpected)", String.format(Locale.ROOT, "%d, %d, %d, %d", r.stagingFailures(),
         r.probesMismatched(), r.ackFailures(), r.unexpectedAnswers()), "0, 0, 0, 0");
-    table.add("polls ended at their deadline (re-issued)", Integer.toString(r.deadlineAnswers()));
+    table.add("polls ended at their deadline (re-issued)", Integer.toString(r.deadlineAnswers()), ">= " + (r.pollsAsked() - r.probes()));
+    table.add("fewest held during that wave / held after it", r.minHeldInCycle() + " / " + r.heldAfterCycle());
+    table.add("gateway RSS / heap used after that wave (after GC)", fmtKiB(r.rssAfterCycleKiB()) + " / " + fmtMib(r.heapAfterCycle()));
     table.add("ramp: open " + r.pollsAsked() + " polls in batches of " + settings.batch() + " (s)", fmt1(r.rampSeconds()));
     table.add("device creation (/s, " + settings.deviceConcurrency() + " at a time)", fmt0(r.devicesPerSecond()));
     table.add("polls released after the client closed (s)", fmt1(r.releaseSeconds()));
