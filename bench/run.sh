@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# The issue-2 benchmark in one command: builds every module with the bench profile (tests skipped), then runs
-# bench/target/wharf-bench.jar from the repository root. Options are passed through (see bench/README.md).
+# The benchmarks in one command: builds every module with the bench profile (tests skipped), then runs
+# bench/target/wharf-bench.jar from the repository root. The first argument picks the benchmark: spine (the
+# default: issue 2, uploads, heap, queue), inbox (issue 3, held long-polls) or all; options are passed through
+# (see bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-benchmark >/dev/null 2>&1; then
+mode=spine
+case "${1:-}" in
+  spine|inbox|all) mode=$1 ;;
+esac
+
+if [ "$mode" != "spine" ]; then
+  # One socket per held poll on each side (the client here, the gateway child): the default 10,000 polls need an
+  # open-file limit above about 12,000. Raise the soft limit to the hard one when that is allowed.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  echo "open-file limit (soft/hard): $(ulimit -Sn)/$(ulimit -Hn)"
+fi
+
+if [ "$mode" != "inbox" ] && ! command -v redis-benchmark >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "redis-benchmark not found: installing Debian's redis-tools (apt-get install -y redis-tools)"
     apt-get install -y -q redis-tools >/dev/null 2>&1 \

@@ -1,6 +1,7 @@
 package dev.wharf.bench;
 
 import dev.wharf.devstack.EmbeddedServers;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -97,6 +98,22 @@ final class GatewayProcess implements AutoCloseable {
     deviceToken = device.getJsonObject("token").getString("token");
   }
 
+  /** Creates a tenant through the admin API and answers its id. */
+  String createTenant(String id) throws IOException, InterruptedException {
+    return admin("/v1/admin/tenants", new JsonObject().put("id", id)).getString("id");
+  }
+
+  /** Creates a device of {@code tenant} through the admin API and answers the device token issued with it. */
+  String createDevice(String tenant, String id) throws IOException, InterruptedException {
+    return admin("/v1/admin/tenants/" + tenant + "/devices", new JsonObject().put("id", id)).getJsonObject("token").getString("token");
+  }
+
+  /** Issues a sender token of {@code tenant} with these scopes and answers its secret. */
+  String issueSenderToken(String tenant, String... scopes) throws IOException, InterruptedException {
+    return admin("/v1/admin/tenants/" + tenant + "/tokens",
+        new JsonObject().put("scopes", new JsonArray(List.of((Object[]) scopes)))).getString("token");
+  }
+
   private JsonObject admin(String path, JsonObject body) throws IOException, InterruptedException {
     HttpResponse<String> reply = http.send(HttpRequest.newBuilder(base.resolve(path))
             .header("Authorization", "Bearer " + ADMIN_TOKEN)
@@ -142,6 +159,28 @@ final class GatewayProcess implements AutoCloseable {
       throw new IOException("/metrics answered " + reply.statusCode());
     }
     return reply.body();
+  }
+
+  /** Where the gateway listens, {@code http://127.0.0.1:PORT}. */
+  URI base() {
+    return base;
+  }
+
+  /**
+   * The value of an unlabelled sample of {@code /metrics} (e.g. {@code wharf_inbox_polls_held}), or NaN when the
+   * page has none.
+   */
+  double metric(String name) throws IOException, InterruptedException {
+    return metric(metrics(), name);
+  }
+
+  static double metric(String prometheusText, String name) {
+    for (String line : prometheusText.split("\n")) {
+      if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+        return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return Double.NaN;
   }
 
   long pid() {

@@ -21,7 +21,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The issue-2 benchmark, in one run on one machine: (a) upload throughput through a gateway process against
  * direct S3 uploads of the same bytes to the same server, (b) the gateway's heap above idle during a large
  * upload under {@code -Xmx256m}, (c) ingest queue claim+complete rate against {@code redis-benchmark}'s ZADD.
- * Prints one table and writes it to {@code OUT/results.txt}. See bench/README.md.
+ * Prints one table and writes it to {@code OUT/results.txt}. With the first argument {@code inbox}, runs
+ * {@link InboxBench} instead (the issue-3 benchmark; its table is appended to {@code OUT/inbox-results.txt}); with
+ * {@code all}, both. See bench/README.md.
  *
  * <p>Options ({@code --name value}): {@code --gateway-jar gateway/target/wharf.jar}, {@code --out bench/target},
  * {@code --sizes-mib 64,512}, {@code --repeats 3}, {@code --heap-upload-mib 2048}, {@code --gateway-heap 256m},
@@ -35,8 +37,11 @@ public final class WharfBench {
   private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  private final String mode;
+
   private WharfBench(Map<String, String> options) {
     this.options = options;
+    this.mode = options.getOrDefault("mode", "spine");
   }
 
   public static void main(String[] args) {
@@ -58,6 +63,22 @@ public final class WharfBench {
   private void run() throws Exception {
     Path jar = Path.of(option("gateway-jar", "gateway/target/wharf.jar"));
     Path outDir = Path.of(option("out", "bench/target"));
+    Files.createDirectories(outDir);
+    Path work = Files.createTempDirectory("wharf-bench");
+    toClose.push(() -> deleteTree(work));
+    out.println("starting embedded PostgreSQL, Redis and s3proxy in " + work);
+    EmbeddedServers servers = EmbeddedServers.start(work.resolve("servers"));
+    toClose.push(servers);
+    if (mode.equals("spine") || mode.equals("all")) {
+      runSpine(servers, jar, outDir);
+    }
+    if (mode.equals("inbox") || mode.equals("all")) {
+      runInbox(servers, jar, outDir);
+    }
+  }
+
+  /** The issue-2 benchmark: (a) upload throughput, (b) heap during a large upload, (c) queue rate; writes results.txt. */
+  private void runSpine(EmbeddedServers servers, Path jar, Path outDir) throws Exception {
     List<Long> sizes = new ArrayList<>();
     for (String s : option("sizes-mib", "64,512").split(",")) {
       sizes.add(Long.parseLong(s.trim()) << 20);
@@ -71,13 +92,6 @@ public final class WharfBench {
     int queueLoops = intOption("queue-loops", 8);
     int zaddRequests = intOption("zadd-requests", 100_000);
     int zaddClients = intOption("zadd-clients", 50);
-    Files.createDirectories(outDir);
-
-    Path work = Files.createTempDirectory("wharf-bench");
-    toClose.push(() -> deleteTree(work));
-    out.println("starting embedded PostgreSQL, Redis and s3proxy in " + work);
-    EmbeddedServers servers = EmbeddedServers.start(work.resolve("servers"));
-    toClose.push(servers);
 
     ResultTable table = new ResultTable();
     GeneratedBytes bytes = new GeneratedBytes(2);
@@ -156,6 +170,78 @@ public final class WharfBench {
     out.println("written to " + outDir.resolve("results.txt"));
   }
 
+  /**
+   * The issue-3 benchmark: N idle long-polls held on one gateway, its memory per held poll, and the latency from a
+   * staging to the held poll's answer. Appends its table to {@code inbox-results.txt}.
+   */
+  private void runInbox(EmbeddedServers servers, Path jar, Path outDir) throws Exception {
+    InboxBench.Settings settings = new InboxBench.Settings(
+        intOption("polls", 10_000),
+        intOption("samples", 200),
+        intOption("batch", 500),
+        intOption("wait", 55),
+        intOption("pool-size", 32),
+        intOption("device-concurrency", 16),
+        intOption("sample-gap-ms", 100),
+        intOption("warmup-polls", 500),
+        option("inbox-gateway-heap", "512m"));
+    out.printf(Locale.ROOT, "(d) inbox long-polls: %s; open-file limit %d; load average %s%n", settings, InboxBench.openFileLimit(),
+        InboxBench.loadAverage());
+    InboxBench bench = new InboxBench(servers, jar, outDir, settings, out);
+    toClose.push(bench);
+    InboxBench.Result r;
+    try {
+      r = bench.run();
+    } finally {
+      bench.close();
+    }
+
+    ResultTable table = new ResultTable();
+    String n = Integer.toString(r.heldAtMeasure());
+    table.add("held polls at the memory sample (asked " + r.pollsAsked() + ")", n, ">= 10000");
+    table.add("gateway RSS, 0 polls held (after GC)", fmtKiB(r.rssIdleKiB()));
+    table.add("gateway RSS, " + n + " polls held (after GC)", fmtKiB(r.rssHeldKiB()));
+    table.add("RSS per held poll (KiB)", fmt1(r.rssPerPollKiB()));
+    table.add("gateway heap used, 0 / " + n + " polls (after GC)", String.format(Locale.ROOT, "%.1f / %.1f MiB", mib(r.heapIdle()),
+        mib(r.heapHeld())));
+    table.add("heap per held poll (KiB)", fmt1(r.heapPerPollKiB()));
+    table.add("gateway RSS high-water (VmHWM)", fmtKiB(r.rssHighWaterKiB()));
+    table.add("probes answered by their held poll", r.probesAnswered() + " / " + r.probes(), "all");
+    table.add("created_at -> poll answer p50/p99/max (ms)", fmtLatency(r.fromCreatedAt()));
+    table.add("201 received -> poll answer p50/p99/max (ms)", fmtLatency(r.from201()) + " (min " + fmt1(r.from201().min()) + ")");
+    table.add("staging request p50/p99/max (ms)", fmtLatency(r.staging()));
+    int errors = r.pollErrors().values().stream().mapToInt(Integer::intValue).sum();
+    table.add("non-200 poll answers / failed polls", errors + (errors == 0 ? "" : " " + r.pollErrors()), "0");
+    table.add("other failures (staging, mismatch, ack, unexpected)", String.format(Locale.ROOT, "%d, %d, %d, %d", r.stagingFailures(),
+        r.probesMismatched(), r.ackFailures(), r.unexpectedAnswers()), "0, 0, 0, 0");
+    table.add("polls ended at their deadline (re-issued)", Integer.toString(r.deadlineAnswers()), ">= " + (r.pollsAsked() - r.probes()));
+    table.add("fewest held during that wave / held after it", r.minHeldInCycle() + " / " + r.heldAfterCycle());
+    table.add("gateway RSS / heap used after that wave (after GC)", fmtKiB(r.rssAfterCycleKiB()) + " / " + fmtMib(r.heapAfterCycle()));
+    table.add("ramp: open " + r.pollsAsked() + " polls in batches of " + settings.batch() + " (s)", fmt1(r.rampSeconds()));
+    table.add("device creation (/s, " + settings.deviceConcurrency() + " at a time)", fmt0(r.devicesPerSecond()));
+    table.add("polls released after the client closed (s)", fmt1(r.releaseSeconds()));
+    table.add("load average before / after", r.loadBefore() + " / " + r.loadAfter());
+
+    String rendered = table.render();
+    out.println();
+    out.print(rendered);
+    String header = "# wharf-bench inbox, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
+        + " cores, java " + System.getProperty("java.version") + ", gateway -Xmx" + settings.gatewayHeap() + ", postgres.pool-size "
+        + settings.poolSize() + ", wait=" + settings.waitSeconds() + "\n";
+    Path results = outDir.resolve("inbox-results.txt");
+    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    out.println();
+    out.println("appended to " + results);
+  }
+
+  private static String fmtKiB(long kib) {
+    return String.format(Locale.ROOT, "%.1f MiB", kib / 1024.0);
+  }
+
+  private static String fmtLatency(InboxBench.Latency l) {
+    return String.format(Locale.ROOT, "%.1f / %.1f / %.1f", l.p50(), l.p99(), l.max());
+  }
+
   /** Stops the gateway, the clients and the servers, last started first; safe to call twice. */
   private void closeAll() {
     if (!closed.compareAndSet(false, true)) {
@@ -192,7 +278,15 @@ public final class WharfBench {
 
   private static Map<String, String> parse(String[] args) {
     Map<String, String> options = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
+    int first = 0;
+    if (args.length > 0 && !args[0].startsWith("--")) {
+      if (!List.of("spine", "inbox", "all").contains(args[0])) {
+        throw new IllegalArgumentException("the benchmark is spine (the default), inbox or all; see bench/README.md (at: " + args[0] + ")");
+      }
+      options.put("mode", args[0]);
+      first = 1;
+    }
+    for (int i = first; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
         throw new IllegalArgumentException("options are --name value pairs; see bench/README.md (at: " + args[i] + ")");
       }
