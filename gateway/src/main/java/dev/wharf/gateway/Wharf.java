@@ -71,7 +71,7 @@ public final class Wharf {
       System.out.println("  curl -sS -X POST " + e.get("WHARF_URL") + "/v1/files -H \"Authorization: Bearer "
           + e.get("WHARF_DEVICE_TOKEN") + "\" -H 'X-Wharf-Filename: hello.json' --data-binary '{\"hello\":\"wharf\"}'");
       if (e.containsKey("WHARF_MQTT_PORT")) {
-        System.out.println("Ask for an upload over MQTT (docs/mqtt.md has the whole flow):");
+        System.out.println("Ask for an upload over MQTT (the README's MQTT section has the whole flow):");
         System.out.println("  mosquitto_sub -p " + e.get("WHARF_MQTT_PORT") + " -u " + e.get("WHARF_DEVICE_ID") + " -P \"$WHARF_DEVICE_TOKEN\" -t 'wharf/d/"
             + e.get("WHARF_DEVICE_ID") + "/#' -v &");
         System.out.println("  mosquitto_pub -p " + e.get("WHARF_MQTT_PORT") + " -q 1 -u " + e.get("WHARF_DEVICE_ID") + " -P \"$WHARF_DEVICE_TOKEN\" -t 'wharf/d/"

@@ -52,6 +52,31 @@ public final class Notices {
     return Optional.of(new Notice(event.getString("tenant"), event.getString("device"), TopicKind.INBOX, payload));
   }
 
+  /**
+   * Event bus address of replies (grants, error replies) in this process: every endpoint instance passes
+   * them to that device's sessions that subscribed to the reply topic, so a device may ask on one
+   * connection and listen on another.
+   */
+  public static final String REPLY_ADDRESS = "wharf.mqtt.reply";
+
+  /** The event form of a reply to {@code notice.device()}. */
+  public static JsonObject replyEvent(Notice notice) {
+    return new JsonObject().put("tenant", notice.tenant()).put("device", notice.device())
+        .put("kind", notice.kind().name()).put("payload", notice.payload());
+  }
+
+  /** {@code {tenant, device, kind, payload}} → the reply it carries. */
+  public static Optional<Notice> reply(JsonObject event) {
+    if (!addressed(event) || !(event.getValue("kind") instanceof String kind) || !(event.getValue("payload") instanceof JsonObject payload)) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new Notice(event.getString("tenant"), event.getString("device"), TopicKind.valueOf(kind), payload));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
   private static boolean addressed(JsonObject event) {
     return event != null && event.getValue("tenant") instanceof String t && Ids.isValidName(t)
         && event.getValue("device") instanceof String d && Ids.isValidName(d);

@@ -165,6 +165,22 @@ class MqttEndpointTest {
   }
 
   @Test
+  void aDeviceMayAskOnOneConnectionAndHearTheGrantOnAnother() throws Exception {
+    Tenant t = await(stack.newTenant());
+    try (PahoDevice listener = PahoDevice.connect(stack.mqttPort, t.deviceA(), t.tokenA()).subscribeOwn();
+        PahoDevice asker = PahoDevice.connect(stack.mqttPort, t.deviceA(), t.tokenA());
+        PahoDevice otherDevice = PahoDevice.connect(stack.mqttPort, t.deviceB(), t.tokenB()).subscribeOwn()) {
+      // As with mosquitto_pub and mosquitto_sub: one client asks and leaves, another listens.
+      asker.publish("upload/request", request("split", "split.json", 2, null).encode());
+      JsonObject grant = listener.next("upload/grant", WAIT);
+      assertThat(grant.getString("req")).isEqualTo("split");
+      assertThat(put(grant.getString("url"), Buffer.buffer("{}")).statusCode()).isEqualTo(201);
+      // Another device of the tenant hears nothing of it.
+      assertThat(otherDevice.poll("upload/grant", Duration.ofMillis(300))).isNull();
+    }
+  }
+
+  @Test
   void aRepeatedReqGetsTheSameGrant() throws Exception {
     Tenant t = await(stack.newTenant());
     try (PahoDevice a = PahoDevice.connect(stack.mqttPort, t.deviceA(), t.tokenA()).subscribeOwn()) {

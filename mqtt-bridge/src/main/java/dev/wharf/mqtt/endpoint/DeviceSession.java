@@ -46,7 +46,11 @@ final class DeviceSession {
   private int unacked;
   private boolean closed;
 
-  DeviceSession(MqttEndpoint endpoint, Principal device, Topics topics, DeviceMessages messages, MqttConfig config, MqttMetrics metrics) {
+  private final java.util.function.Consumer<dev.wharf.mqtt.Notices.Notice> replies;
+
+  DeviceSession(MqttEndpoint endpoint, Principal device, Topics topics, DeviceMessages messages, MqttConfig config, MqttMetrics metrics,
+      java.util.function.Consumer<dev.wharf.mqtt.Notices.Notice> replies) {
+    this.replies = replies;
     this.endpoint = endpoint;
     this.device = device;
     this.topics = topics;
@@ -129,7 +133,8 @@ final class DeviceSession {
       handling--;
       Reply reply = ar.result();
       if (reply != null) {
-        send(reply.kind(), reply.payload());
+        // To every connection of this device that listens for it, not only the one that asked.
+        replies.accept(new dev.wharf.mqtt.Notices.Notice(device.tenantId(), device.deviceId(), reply.kind(), reply.payload()));
       }
       // The grant (or the ack) is committed: now the device may forget the message.
       if (!closed) {

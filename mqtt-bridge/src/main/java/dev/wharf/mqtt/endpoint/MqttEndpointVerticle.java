@@ -66,6 +66,7 @@ public final class MqttEndpointVerticle extends VerticleBase {
   public Future<?> start() {
     consumers.add(forward(Notices.FILE_STATUS_ADDRESS, Notices::fileStatus));
     consumers.add(forward(Notices.INBOX_NOTICE_ADDRESS, Notices::inbox));
+    consumers.add(forward(Notices.REPLY_ADDRESS, Notices::reply));
     MqttServerOptions options = new MqttServerOptions()
         .setHost(config.host())
         .setPort(config.port())
@@ -131,7 +132,8 @@ public final class MqttEndpointVerticle extends VerticleBase {
   }
 
   private void accept(MqttEndpoint endpoint, Principal device) {
-    DeviceSession session = new DeviceSession(endpoint, device, topics, messages, config, metrics);
+    DeviceSession session = new DeviceSession(endpoint, device, topics, messages, config, metrics,
+        reply -> vertx.eventBus().publish(Notices.REPLY_ADDRESS, Notices.replyEvent(reply)));
     String clientKey = key(device.tenantId(), endpoint.clientIdentifier());
     String deviceKey = key(device.tenantId(), device.deviceId());
     session.open(() -> {
