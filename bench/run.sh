@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The issue-4 MQTT benchmark: ./bench/run.sh mqtt [--name value ...] (needs no redis-benchmark).
+if [ "${1:-}" = "mqtt" ]; then
+  echo "building: ./mvnw -q -B -Pbench -DskipTests package"
+  ./mvnw -q -B -Pbench -DskipTests package
+  exec java -Xmx2g -jar bench/target/wharf-bench.jar "$@"
+fi
+
 if ! command -v redis-benchmark >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "redis-benchmark not found: installing Debian's redis-tools (apt-get install -y redis-tools)"
