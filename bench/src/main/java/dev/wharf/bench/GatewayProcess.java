@@ -187,6 +187,11 @@ final class GatewayProcess implements AutoCloseable {
     return process.pid();
   }
 
+  /** The gateway's HTTP base, {@code http://127.0.0.1:PORT}. */
+  URI baseUri() {
+    return base;
+  }
+
   /** Asks the JVM for a full GC ({@code jcmd PID GC.run}); false when jcmd is missing or fails. */
   boolean requestGc() {
     try {

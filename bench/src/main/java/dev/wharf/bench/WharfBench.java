@@ -45,6 +45,9 @@ public final class WharfBench {
   }
 
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("mqtt")) {
+      System.exit(MqttBench.main(java.util.Arrays.copyOfRange(args, 1, args.length)));
+    }
     WharfBench bench = new WharfBench(parse(args));
     Runtime.getRuntime().addShutdownHook(new Thread(bench::closeAll, "wharf-bench-stop"));
     int status = 0;
