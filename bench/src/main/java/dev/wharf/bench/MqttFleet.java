@@ -311,14 +311,14 @@ final class MqttFleet implements AutoCloseable {
       }
     }
     try {
-      Future.join(closing).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      Blocking.await(Future.join(closing), java.time.Duration.ofSeconds(30));
+    } catch (Exception e) {
       System.err.println("  some clients did not disconnect cleanly: " + e);
     }
   }
 
   @Override
   public void close() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    Blocking.await(vertx.close(), java.time.Duration.ofSeconds(30));
   }
 }

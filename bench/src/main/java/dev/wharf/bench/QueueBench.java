@@ -65,7 +65,7 @@ final class QueueBench {
       return new Result(jobs, loops, jobs / seconds(t1 - t0), completed.get() / seconds(t2 - t1), completed.get());
     } finally {
       client.close();
-      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Blocking.await(vertx.close(), java.time.Duration.ofSeconds(30));
     }
   }
 
@@ -165,7 +165,7 @@ final class QueueBench {
   }
 
   private static <T> T await(Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
+    return Blocking.await(future, java.time.Duration.ofMinutes(10));
   }
 
   private static double seconds(long nanos) {

@@ -53,13 +53,13 @@ public final class Database {
   }
 
   /**
-   * Runs {@code chore} inside a transaction only if this process wins the advisory lock {@code lockKey}
+   * Runs {@code chore} inside a transaction only if this process wins the advisory lock {@code lock}
    * for it; the lock is released when the transaction ends. Answers null when another process holds it.
    */
-  public static <T> Future<T> asLeader(Pool pool, long lockKey, Function<SqlConnection, Future<T>> chore) {
+  public static <T> Future<T> asLeader(Pool pool, LeaderLock lock, Function<SqlConnection, Future<T>> chore) {
     return pool.withTransaction(conn -> conn
         .preparedQuery("SELECT pg_try_advisory_xact_lock($1) AS won")
-        .execute(io.vertx.sqlclient.Tuple.of(lockKey))
+        .execute(io.vertx.sqlclient.Tuple.of(lock.key()))
         .compose(rows -> rows.iterator().next().getBoolean("won") ? chore.apply(conn) : Future.succeededFuture(null)));
   }
 

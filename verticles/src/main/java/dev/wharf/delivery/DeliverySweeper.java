@@ -3,6 +3,7 @@ package dev.wharf.delivery;
 import dev.wharf.blob.BlobStore;
 import dev.wharf.config.DeliveryConfig;
 import dev.wharf.db.Database;
+import dev.wharf.db.LeaderLock;
 import dev.wharf.delivery.DeliveryStore.DueObject;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
@@ -26,9 +27,6 @@ import org.slf4j.LoggerFactory;
  * without deleting the object.
  */
 public final class DeliverySweeper extends PeriodicChore {
-
-  /** Advisory lock key of the sweeper's leadership (the reconciler's is ...4601). */
-  public static final long LOCK_KEY = 0x5748_4152_4602L;
 
   private static final Logger log = LoggerFactory.getLogger(DeliverySweeper.class);
   private static final int BATCH = 500;
@@ -58,9 +56,9 @@ public final class DeliverySweeper extends PeriodicChore {
   /** One pass as leader: expire, delete rows, then delete their objects. */
   @Override
   public Future<Sweep> runOnce() {
-    return Database.asLeader(pool, LOCK_KEY, this::sweepRows).compose(rows -> rows == null
+    return Database.asLeader(pool, LeaderLock.DELIVERY_SWEEPER, this::sweepRows).compose(rows -> rows == null
         ? Future.succeededFuture(null)
-        : Database.asLeader(pool, LOCK_KEY, this::deleteObjects).map(objects -> {
+        : Database.asLeader(pool, LeaderLock.DELIVERY_SWEEPER, this::deleteObjects).map(objects -> {
           Sweep sweep = new Sweep(rows.expired(), rows.sweptAcked(), rows.sweptRejected(), rows.sweptExpired(), objects == null ? 0 : objects);
           if (!sweep.quiet()) {
             log.info("deliveries swept [expired={}, removed_acked={}, removed_rejected={}, removed_expired={}, objects_deleted={}]",

@@ -3,6 +3,7 @@ package dev.wharf.ingest;
 import dev.wharf.blob.BlobStore;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.db.Database;
+import dev.wharf.db.LeaderLock;
 import dev.wharf.files.FileRecord;
 import dev.wharf.files.FileStore;
 import dev.wharf.ingest.IngestQueue.QueuedJob;
@@ -23,9 +24,6 @@ import org.slf4j.LoggerFactory;
  * {@code uploading} by a gateway that died): object and row are removed.
  */
 public final class Reconciler extends PeriodicChore {
-
-  /** Advisory lock key of the reconciler's leadership. */
-  public static final long LOCK_KEY = 0x5748_4152_4601L;
 
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   private static final int BATCH = 500;
@@ -48,7 +46,7 @@ public final class Reconciler extends PeriodicChore {
   /** One full pass as leader; answers how many jobs were re-enqueued, or null when not the leader. */
   @Override
   public Future<Integer> runOnce() {
-    return Database.asLeader(pool, LOCK_KEY, conn -> reenqueue(conn, null, 0)
+    return Database.asLeader(pool, LeaderLock.RECONCILER, conn -> reenqueue(conn, null, 0)
         .compose(added -> sweepAbandonedUploads(conn).map(added)))
         .onSuccess(added -> {
           if (added != null && added > 0) {
