@@ -48,6 +48,9 @@ final class HeapWatch implements AutoCloseable {
     } catch (Exception e) {
       failures.incrementAndGet();
     }
+    synchronized (samples) {
+      samples.notifyAll();
+    }
   }
 
   /**
@@ -85,6 +88,20 @@ final class HeapWatch implements AutoCloseable {
 
   int samples() {
     return samples.get();
+  }
+
+  /**
+   * Waits (on the driver's thread) until sampling has covered {@code window}: the samples a period of
+   * {@code periodMillis} takes in it, or the window plus a second when metrics do not answer.
+   */
+  void coverWindow(long window, long periodMillis) throws InterruptedException {
+    int wanted = samples.get() + (int) Math.max(1, window / Math.max(1, periodMillis));
+    synchronized (samples) {
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(window + 1000);
+      while (samples.get() + failures.get() < wanted && System.nanoTime() < deadline) {
+        samples.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      }
+    }
   }
 
   int failures() {

@@ -9,16 +9,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -26,7 +21,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
@@ -48,8 +42,7 @@ final class MqttBench {
 
   private final Map<String, String> options;
   private final PrintStream out = System.out;
-  private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
-  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Teardown toClose = new Teardown("wharf-bench mqtt");
 
   private MqttBench(Map<String, String> options) {
     this.options = options;
@@ -58,7 +51,7 @@ final class MqttBench {
   /** Runs the benchmark; answers the exit status. */
   static int main(String[] args) {
     MqttBench bench = new MqttBench(parse(args));
-    Thread hook = new Thread(bench::closeAll, "wharf-bench-mqtt-stop");
+    Thread hook = new Thread(bench.toClose::close, "wharf-bench-mqtt-stop");
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       bench.run();
@@ -68,7 +61,7 @@ final class MqttBench {
       e.printStackTrace();
       return 1;
     } finally {
-      bench.closeAll();
+      bench.toClose.close();
     }
   }
 
@@ -90,7 +83,7 @@ final class MqttBench {
     String loadBefore = loadAverage();
 
     Path work = Files.createTempDirectory("wharf-bench-mqtt");
-    toClose.push(() -> deleteTree(work));
+    toClose.deleteTreeLater(work);
     out.println("starting embedded PostgreSQL, Redis and s3proxy in " + work);
     EmbeddedServers servers = EmbeddedServers.start(work.resolve("servers"));
     toClose.push(servers);
@@ -396,40 +389,6 @@ final class MqttBench {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     }
-  }
-
-  /** Disconnects the clients, stops the gateway and the servers, last started first; safe to call twice. */
-  private void closeAll() {
-    if (!closed.compareAndSet(false, true)) {
-      return;
-    }
-    while (!toClose.isEmpty()) {
-      AutoCloseable next = toClose.pop();
-      try {
-        next.close();
-      } catch (Exception e) {
-        System.err.println("wharf-bench mqtt: could not stop " + next + ": " + e);
-      }
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.delete(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-        Files.delete(dir);
-        return FileVisitResult.CONTINUE;
-      }
-    });
   }
 
   private static Map<String, String> parse(String[] args) {

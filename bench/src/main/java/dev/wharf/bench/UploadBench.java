@@ -95,7 +95,7 @@ final class UploadBench {
     long idle;
     long idleBesideEden;
     try (HeapWatch settle = HeapWatch.start(gateway, periodMillis)) {
-      Thread.sleep(settleMillis);
+      settle.coverWindow(settleMillis, periodMillis);
       idle = settle.min();
       idleBesideEden = settle.maxBesideEden();
     }

@@ -1,21 +1,14 @@
 package dev.wharf.bench;
 
 import dev.wharf.devstack.EmbeddedServers;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The issue-2 benchmark, in one run on one machine: (a) upload throughput through a gateway process against
@@ -34,8 +27,7 @@ public final class WharfBench {
 
   private final Map<String, String> options;
   private final PrintStream out = System.out;
-  private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
-  private final AtomicBoolean closed = new AtomicBoolean();
+  private final Teardown toClose = new Teardown("wharf-bench");
 
   private final String mode;
 
@@ -49,7 +41,7 @@ public final class WharfBench {
       System.exit(MqttBench.main(java.util.Arrays.copyOfRange(args, 1, args.length)));
     }
     WharfBench bench = new WharfBench(parse(args));
-    Runtime.getRuntime().addShutdownHook(new Thread(bench::closeAll, "wharf-bench-stop"));
+    Runtime.getRuntime().addShutdownHook(new Thread(bench.toClose::close, "wharf-bench-stop"));
     int status = 0;
     try {
       bench.run();
@@ -58,7 +50,7 @@ public final class WharfBench {
       e.printStackTrace();
       status = 1;
     } finally {
-      bench.closeAll();
+      bench.toClose.close();
     }
     System.exit(status);
   }
@@ -68,7 +60,7 @@ public final class WharfBench {
     Path outDir = Path.of(option("out", "bench/target"));
     Files.createDirectories(outDir);
     Path work = Files.createTempDirectory("wharf-bench");
-    toClose.push(() -> deleteTree(work));
+    toClose.deleteTreeLater(work);
     out.println("starting embedded PostgreSQL, Redis and s3proxy in " + work);
     EmbeddedServers servers = EmbeddedServers.start(work.resolve("servers"));
     toClose.push(servers);
@@ -243,40 +235,6 @@ public final class WharfBench {
 
   private static String fmtLatency(InboxBench.Latency l) {
     return String.format(Locale.ROOT, "%.1f / %.1f / %.1f", l.p50(), l.p99(), l.max());
-  }
-
-  /** Stops the gateway, the clients and the servers, last started first; safe to call twice. */
-  private void closeAll() {
-    if (!closed.compareAndSet(false, true)) {
-      return;
-    }
-    while (!toClose.isEmpty()) {
-      AutoCloseable next = toClose.pop();
-      try {
-        next.close();
-      } catch (Exception e) {
-        System.err.println("wharf-bench: could not stop " + next + ": " + e);
-      }
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.delete(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-        Files.delete(dir);
-        return FileVisitResult.CONTINUE;
-      }
-    });
   }
 
   private static Map<String, String> parse(String[] args) {
