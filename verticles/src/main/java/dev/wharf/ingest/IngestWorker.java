@@ -104,7 +104,8 @@ public final class IngestWorker extends VerticleBase {
           }
           ar.result().ifPresent(lease -> {
             if (stopping) {
-              queue.retryLater(lease, Duration.ZERO);
+              queue.retryLater(lease, Duration.ZERO)
+                  .onFailure(err -> log.warn("claim not handed back at stop; its lease will expire [job={}]", lease.jobId()));
               return;
             }
             run(lease);
@@ -179,7 +180,8 @@ public final class IngestWorker extends VerticleBase {
       if (System.nanoTime() - lastReport[0] > 1_000_000_000L) {
         lastReport[0] = System.nanoTime();
         JsonObject progress = new JsonObject().put("bytes_checked", inspection.bytesSeen()).put("bytes_total", total);
-        JobStore.progress(pool, job.id(), run.attempt, progress);
+        JobStore.progress(pool, job.id(), run.attempt, progress)
+            .onFailure(err -> log.debug("progress not recorded [job={}, cause={}]", job.id(), err.toString()));
       }
     });
     stream.resume();
