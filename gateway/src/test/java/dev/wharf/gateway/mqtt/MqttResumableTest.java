@@ -110,4 +110,24 @@ class MqttResumableTest {
       assertThat(grant.getJsonObject("error").getString("code")).isEqualTo("bad_request");
     }
   }
+
+  @Test
+  void grantsAndSessionsShareTheOpenUploadCap() throws Exception {
+    Tenant t = await(stack.newTenant());
+    // The test stack allows 3 open uploads per device: two tus sessions over HTTP, one grant over MQTT.
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<String> created = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + stack.port + "/v1/tus"))
+          .header("Authorization", "Bearer " + t.tokenA()).header("Tus-Resumable", "1.0.0").header("Upload-Length", "10")
+          .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(created.statusCode()).isEqualTo(201);
+    }
+    try (PahoDevice a = PahoDevice.connect(stack.mqttPort, t.deviceA(), t.tokenA()).subscribeOwn()) {
+      a.publish("upload/request", new JsonObject().put("req", "g1").put("filename", "a.json").put("size", 2).encode());
+      assertThat(a.next("upload/grant", WAIT).getString("method")).isEqualTo("PUT");
+      a.publish("upload/request", new JsonObject().put("req", "g2").put("filename", "b.json").put("size", 2).encode());
+      assertThat(a.next("upload/grant", WAIT).getJsonObject("error").getString("code")).isEqualTo("too_many_open_uploads");
+      a.publish("upload/request", new JsonObject().put("req", "g3").put("mode", "resumable").put("filename", "c.bin").put("size", 2).encode());
+      assertThat(a.next("upload/grant", WAIT).getJsonObject("error").getString("code")).isEqualTo("too_many_open_uploads");
+    }
+  }
 }
