@@ -364,7 +364,8 @@ public final class UploadSessions {
       for (int n : numbers) {
         urls.add(blobs.presignPart(s.objectKey(), s.uploadId(), n, config.presignTtl()).map(url -> new PresignedPart(n, url, expires)));
       }
-      return Future.all(urls).map(all -> all.<PresignedPart>list());
+      // Asking for URLs is a sign of life: bytes of a direct upload never pass here to show it.
+      return Future.all(urls).compose(all -> UploadSessionStore.extend(pool, fileId, config.ttl()).map(v -> all.<PresignedPart>list()));
     });
   }
 
