@@ -182,21 +182,6 @@ final class UploadSessionStore {
         .mapEmpty();
   }
 
-  /** Open sessions plus open grants of a device: the uploads that count against its cap. */
-  static Future<Integer> openUploads(SqlClient sql, String tenantId, String deviceId) {
-    return sql.preparedQuery("SELECT (SELECT count(*) FROM upload_sessions WHERE tenant_id = $1 AND device_id = $2 AND state <> 'completed') "
-            + "+ (SELECT count(*) FROM upload_grants WHERE tenant_id = $1 AND device_id = $2 "
-            + "AND (state = 'uploading' OR (state = 'open' AND expires_at > now()))) AS n")
-        .execute(Tuple.of(tenantId, deviceId))
-        .map(rows -> rows.iterator().next().getInteger("n"));
-  }
-
-  static Future<Boolean> lockDevice(SqlClient sql, String tenantId, String deviceId) {
-    return sql.preparedQuery("SELECT 1 FROM devices WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .execute(Tuple.of(tenantId, deviceId))
-        .map(rows -> rows.rowCount() == 1);
-  }
-
   /** Sessions past their expiry and not leased: abandoned. */
   static Future<List<UploadSession>> expired(SqlClient sql, int limit) {
     return sql.preparedQuery("SELECT " + COLUMNS + FROM + "WHERE s.state = 'active' AND s.expires_at < now() "
