@@ -67,6 +67,13 @@ final class TusStub implements AutoCloseable {
     server.start();
   }
 
+  /** Runs the stub alone (for agent/bench/upload-memory.sh before a gateway with /v1/tus is at hand): TOKEN DIR. */
+  public static void main(String[] args) throws Exception {
+    TusStub stub = new TusStub(args[0], Long.MAX_VALUE, Path.of(args[1]));
+    System.out.println(stub.url());
+    Thread.currentThread().join();
+  }
+
   String url() {
     return "http://127.0.0.1:" + server.getAddress().getPort();
   }
@@ -181,7 +188,13 @@ final class TusStub implements AutoCloseable {
       u.offset = offset + received;
       if (u.offset == u.length) {
         MessageDigest whole = sha256();
-        whole.update(Files.readAllBytes(u.data));
+        try (InputStream in = Files.newInputStream(u.data)) {
+          byte[] buffer = new byte[64 * 1024];
+          int n;
+          while ((n = in.read(buffer)) >= 0) {
+            whole.update(buffer, 0, n);
+          }
+        }
         if (!HexFormat.of().formatHex(whole.digest()).equals(u.sha256)) {
           uploads.remove(u.id);
           problem(ex, 422, "checksum_mismatch", "the content does not match the declared sha256");
