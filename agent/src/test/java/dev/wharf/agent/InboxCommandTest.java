@@ -118,6 +118,20 @@ class InboxCommandTest {
   }
 
   @Test
+  void commandThatHangsIsKilledAfterTheTimeoutAndTheDeliveryRejected() throws Exception {
+    Path hook = script("slow.sh", "#!/bin/sh\necho 'thinking…' >&2\nsleep 60\n");
+    String id = stage(stack.client, t, t.deviceA(), Map.of("slow.txt", Buffer.buffer("zzz"))).get(0);
+
+    Run run = agent(deviceEnv(), "inbox", "--dir", tmp.resolve("in").toString(), "--exec", hook.toString(), "--exec-timeout", "1s",
+        "--once");
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    var view = senderView(stack.client, t, id);
+    assertThat(view.getString("state")).isEqualTo("rejected");
+    assertThat(view.getString("reject_reason")).startsWith("timed out, killed: thinking…");
+  }
+
+  @Test
   void fetchCutMidBodyResumesWithRangeAndStoresTheWholeFile() throws Exception {
     byte[] content = AgentHarness.randomBytes(3 * 1024 * 1024, 7);
     String id = stage(stack.client, t, t.deviceA(), Map.of("big.bin", Buffer.buffer(content))).get(0);

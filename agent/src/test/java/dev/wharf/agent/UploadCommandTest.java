@@ -134,6 +134,20 @@ class UploadCommandTest {
   }
 
   @Test
+  void uploadTheGatewayForgotStartsOverAndSaysSo() throws Exception {
+    Path big = file("big.bin", 12 * 1024 * 1024, 8);
+    killMidUpload(big);
+    gateway.uploads.clear();
+
+    Run again = upload(big.toString(), "--chunk-size", "4MiB");
+
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(again.out()).contains("big.bin: the gateway no longer knows the upload (expired); starting over");
+    assertThat(gateway.completedCount()).isEqualTo(1);
+    assertThat(gateway.uploads.get(lastLine(again.out())).sha256).isEqualTo(sha256(big));
+  }
+
+  @Test
   void fileChangingWhileBeingUploadedIsExit8() throws Exception {
     Path big = file("big.bin", 8 * 1024 * 1024, 5);
     Run[] result = new Run[1];

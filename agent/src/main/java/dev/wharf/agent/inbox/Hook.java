@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 
 /**
  * The {@code --exec} command: split on white space (no shell; wrap shell syntax in a script), run with the
@@ -30,11 +32,13 @@ final class Hook {
   private final Map<String, String> env;
   private final PrintStream out;
   private final PrintStream err;
+  private final Duration timeout;
 
-  /** What the command did: its exit code and the tail of its stderr. */
-  record Result(int exitCode, String stderrTail) {}
+  /** What the command did: its exit code and the tail of its stderr; {@code timedOut} when it was killed for taking too long. */
+  record Result(int exitCode, String stderrTail, boolean timedOut) {}
 
-  Hook(String commandLine, Path dir, Map<String, String> env, PrintStream out, PrintStream err) {
+  Hook(String commandLine, Path dir, Map<String, String> env, PrintStream out, PrintStream err, Duration timeout) {
+    this.timeout = timeout;
     this.command = Arrays.asList(commandLine.trim().split("\\s+"));
     this.dir = dir;
     this.env = env;
@@ -96,10 +100,19 @@ final class Hook {
     Thread stdout = pump(process.getInputStream(), out, null);
     Thread stderr = pump(process.getErrorStream(), err, tail);
     try {
+      if (timeout != null && !process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        process.waitFor();
+        stdout.join(1000);
+        stderr.join(1000);
+        return new Result(process.exitValue(), tail.text(), true);
+      }
       int code = process.waitFor();
-      stdout.join();
-      stderr.join();
-      return new Result(code, tail.text());
+      // Bounded: something the command left running in the background may hold its output open.
+      stdout.join(5000);
+      stderr.join(5000);
+      return new Result(code, tail.text(), false);
     } catch (InterruptedException e) {
       process.destroy();
       Thread.currentThread().interrupt();

@@ -38,6 +38,10 @@ public final class InboxCommand implements Callable<Integer> {
       description = "Command run for each file (split on spaces, no shell: use a script for more); the file's path is appended.")
   String exec;
 
+  @Option(names = "--exec-timeout", paramLabel = "DURATION",
+      description = "Kill CMD (and what it started) after this long and reject the delivery, e.g. 10m (default: no limit).")
+  String execTimeout;
+
   @Option(names = "--once", description = "Drain what is in the inbox and exit (for cron and tests).")
   boolean once;
 
@@ -54,13 +58,15 @@ public final class InboxCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     long reserve;
+    Duration hookTimeout;
     try {
       reserve = Units.bytes(keepFree);
+      hookTimeout = execTimeout == null ? null : Units.duration(execTimeout);
     } catch (IllegalArgumentException e) {
       throw new AgentException(Exit.USAGE, e.getMessage());
     }
     Path folder = prepare(dir.toAbsolutePath().normalize());
-    Hook hook = exec == null ? null : new Hook(exec, folder, root.env(), root.out(), root.err());
+    Hook hook = exec == null ? null : new Hook(exec, folder, root.env(), root.out(), root.err(), hookTimeout);
     Gateway g = gateway.open(root, once ? Duration.ofMinutes(10) : null);
     InboxLoop loop = new InboxLoop(g, new Fetcher(g, folder, reserve, root.err()), hook, waitSeconds, limit, root.out(), root.err());
     if (once) {

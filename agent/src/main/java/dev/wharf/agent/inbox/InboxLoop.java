@@ -129,7 +129,8 @@ final class InboxLoop {
     if (result.exitCode() == 0) {
       ack(d);
     } else {
-      String reason = "exit " + result.exitCode() + (result.stderrTail().isEmpty() ? "" : ": " + result.stderrTail());
+      String reason = (result.timedOut() ? "timed out, killed" : "exit " + result.exitCode())
+          + (result.stderrTail().isEmpty() ? "" : ": " + result.stderrTail());
       reject(d, reason);
     }
   }

@@ -106,9 +106,29 @@ final class TusUpload {
     if (entry == null) {
       entry = create(path, name, stat);
     }
-    Progress progress = new Progress(out, options.bar(), name, stat.size);
-    offset = send(path, entry, stat, offset, progress);
-    progress.finish();
+    boolean startedOver = false;
+    while (true) {
+      Progress progress = new Progress(out, options.bar(), name, stat.size);
+      try {
+        send(path, entry, stat, offset, progress);
+        progress.finish();
+        break;
+      } catch (Lost lost) {
+        // A lost answer to the last PATCH looks like this too: the upload may have completed meanwhile.
+        if (completedOnGateway(entry)) {
+          progress.finish();
+          break;
+        }
+        manifest.delete(path);
+        if (startedOver) {
+          throw new AgentException(Exit.REFUSED, "the gateway dropped the upload of " + name + " twice; giving up");
+        }
+        out.println(name + ": the gateway dropped the upload (expired or removed); starting over");
+        startedOver = true;
+        entry = create(path, name, stat);
+        offset = 0;
+      }
+    }
     manifest.save(entry.asCompleted());
     out.println("uploaded " + name + " as " + entry.fileId());
     return entry.fileId();
@@ -182,15 +202,15 @@ final class TusUpload {
         }
         long[] server = head(entry);
         if (server == null) {
-          throw expired(path);
+          throw new Lost();
         }
         err.println("wharf-agent: chunk at " + start + " refused (" + status + (r.code() == null ? "" : " " + r.code())
             + "); the gateway holds " + server[0] + " bytes, going on from there");
         offset = server[0];
         continue;
       }
-      if (status == 404) {
-        throw expired(path);
+      if (status == 404 || status == 410) {
+        throw new Lost();
       }
       if (status == 422 && "checksum_mismatch".equals(r.code())) {
         manifest.delete(path);
@@ -207,10 +227,11 @@ final class TusUpload {
     return offset;
   }
 
-  private AgentException expired(Path path) {
-    manifest.delete(path);
-    return new AgentException(Exit.REFUSED, "the gateway dropped the upload of " + path.getFileName()
-        + " (expired or removed); run the command again to start over");
+  /** The gateway no longer knows the upload (404 on PATCH or HEAD): completed meanwhile, or expired. */
+  private static final class Lost extends RuntimeException {
+    Lost() {
+      super(null, null, false, false);
+    }
   }
 
   /** {@code [offset, length]} from {@code HEAD}, or null when the gateway does not know the upload (404/410). */
