@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A loopback TCP proxy in front of the gateway that cuts the first connection carrying a request for
- * {@code /content} after {@code cutAfter} bytes of its answer: a link that drops in the middle of a download.
+ * {@code /content} after {@code cutAfter} bytes of its answer: a link that drops (or, with {@code stall},
+ * goes silent) in the middle of a download.
  * It records the request heads it forwarded, so a test can see the Range the agent resumed with.
  */
 final class CuttingProxy implements AutoCloseable {
@@ -21,10 +22,17 @@ final class CuttingProxy implements AutoCloseable {
   private final ServerSocket server;
   private final int upstreamPort;
   private final long cutAfter;
+  private final boolean stall;
   private final AtomicBoolean cut = new AtomicBoolean();
   final List<String> requests = new CopyOnWriteArrayList<>();
 
   CuttingProxy(int upstreamPort, long cutAfter) throws IOException {
+    this(upstreamPort, cutAfter, false);
+  }
+
+  /** With {@code stall}, the connection is not closed at the cut but goes silent: a link that hangs. */
+  CuttingProxy(int upstreamPort, long cutAfter, boolean stall) throws IOException {
+    this.stall = stall;
     this.upstreamPort = upstreamPort;
     this.cutAfter = cutAfter;
     this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -89,6 +97,13 @@ final class CuttingProxy implements AutoCloseable {
             out.write(buffer, 0, (int) room);
             out.flush();
             cut.set(true);
+            if (stall) {
+              // Hold both sockets open and forward nothing more: the client sees silence, not an error.
+              while (in.read(buffer) >= 0) {
+                // drained and dropped
+              }
+              return;
+            }
             closeQuietly(client, upstream);
             return;
           }

@@ -155,6 +155,22 @@ class InboxCommandTest {
   }
 
   @Test
+  void fetchThatGoesSilentIsDroppedAfterTheStallTimeoutAndResumed() throws Exception {
+    byte[] content = AgentHarness.randomBytes(2 * 1024 * 1024, 9);
+    String id = stage(stack.client, t, t.deviceA(), Map.of("quiet.bin", Buffer.buffer(content))).get(0);
+    Path inbox = tmp.resolve("inbox");
+    try (CuttingProxy proxy = new CuttingProxy(stack.port, 512 * 1024, true)) {
+      Run run = agent(env("http://127.0.0.1:" + proxy.port(), t.tokenA()), "inbox", "--dir", inbox.toString(), "--once",
+          "--stall-timeout", "1s", "--max-backoff", "200ms");
+
+      assertThat(run.exit()).as(run.err()).isZero();
+      assertThat(run.err()).contains("fetch of " + id + " stalled for");
+      assertThat(proxy.requests.stream().filter(r -> r.startsWith("GET /v1/inbox/" + id + "/content")).toList()).hasSize(2);
+    }
+    assertThat(Files.readAllBytes(inbox.resolve("quiet.bin"))).isEqualTo(content);
+  }
+
+  @Test
   void fileAlreadyInTheFolderWithTheRightSha256IsNotFetchedAgain() throws Exception {
     Path inbox = Files.createDirectories(tmp.resolve("inbox"));
     Files.writeString(inbox.resolve("mission.json"), "{\"v\":1}");
@@ -168,6 +184,17 @@ class InboxCommandTest {
     var view = senderView(stack.client, t, id);
     assertThat(view.getString("state")).isEqualTo("acked");
     assertThat(view.getString("fetched_at")).isNull();
+  }
+
+  @Test
+  void partialFileOfADeliveryNoLongerInTheInboxIsDropped() throws Exception {
+    Path inbox = Files.createDirectories(tmp.resolve("inbox"));
+    Path stale = Files.writeString(inbox.resolve(".wharf-" + java.util.UUID.randomUUID() + ".part"), "half of something");
+
+    Run run = agent(deviceEnv(), "inbox", "--dir", inbox.toString(), "--once");
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(stale).doesNotExist();
   }
 
   @Test

@@ -20,6 +20,12 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Brings one delivery's bytes into the inbox folder safely: written to {@code .wharf-<id>.part}, resumed with
@@ -48,8 +54,16 @@ final class Fetcher {
   private final Path dir;
   private final long keepFree;
   private final PrintStream err;
+  private final Duration stallTimeout;
 
-  Fetcher(Gateway gateway, Path dir, long keepFree, PrintStream err) {
+  private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "wharf-agent-fetch-watchdog");
+    t.setDaemon(true);
+    return t;
+  });
+
+  Fetcher(Gateway gateway, Path dir, long keepFree, Duration stallTimeout, PrintStream err) {
+    this.stallTimeout = stallTimeout;
     this.gateway = gateway;
     this.dir = dir;
     this.keepFree = keepFree;
@@ -135,24 +149,71 @@ final class Fetcher {
           + Gateway.refusal(status, response.headers().firstValue("Content-Type"), Gateway.bodyText(response.body())).getMessage());
     }
     byte[] buffer = new byte[BUFFER];
-    try (InputStream in = response.body()) {
+    InputStream in = response.body();
+    // The JDK client has no read timeout: a link that goes silent without breaking would hold the loop
+    // forever. The watchdog closes the stream when no byte came for the stall timeout.
+    AtomicLong lastByte = new AtomicLong(System.nanoTime());
+    AtomicBoolean stalled = new AtomicBoolean();
+    long tick = Math.max(50, stallTimeout.toMillis() / 4);
+    ScheduledFuture<?> watch = WATCHDOG.scheduleAtFixedRate(() -> {
+      if (System.nanoTime() - lastByte.get() > stallTimeout.toNanos() && stalled.compareAndSet(false, true)) {
+        closeQuietly(in);
+      }
+    }, tick, tick, TimeUnit.MILLISECONDS);
+    try {
       while (true) {
         int n;
         try {
           n = in.read(buffer);
         } catch (IOException e) {
+          n = -2;
+        }
+        if (stalled.get()) {
+          err.println("wharf-agent: fetch of " + d.id() + " stalled for " + Units.durationText(stallTimeout));
+          return FetchStep.CUT;
+        }
+        if (n == -2) {
           return FetchStep.CUT;
         }
         if (n < 0) {
-          return FetchStep.COMPLETE;
+          return partial.length < d.size() ? FetchStep.CUT : FetchStep.COMPLETE;
         }
+        lastByte.set(System.nanoTime());
         partial.append(buffer, n);
         if (partial.length > d.size()) {
           return FetchStep.COMPLETE;
         }
       }
+    } finally {
+      watch.cancel(false);
+      closeQuietly(in);
+    }
+  }
+
+  private static void closeQuietly(InputStream in) {
+    try {
+      in.close();
     } catch (IOException e) {
-      return FetchStep.CUT;
+      // closing a broken stream
+    }
+  }
+
+  /**
+   * Deletes the {@code .part} files of deliveries no longer in the inbox (expired, or finished by another
+   * agent): {@code pending} is every id the inbox listed in a full walk.
+   */
+  void dropPartsExcept(java.util.Set<String> pending) {
+    try (var parts = Files.newDirectoryStream(dir, ".wharf-*.part")) {
+      for (Path part : parts) {
+        String name = part.getFileName().toString();
+        String id = name.substring(".wharf-".length(), name.length() - ".part".length());
+        if (!pending.contains(id)) {
+          Files.deleteIfExists(part);
+          err.println("wharf-agent: dropped " + name + " (its delivery is no longer in the inbox)");
+        }
+      }
+    } catch (IOException e) {
+      err.println("wharf-agent: could not tidy the partial files in " + dir + ": " + e.getMessage());
     }
   }
 

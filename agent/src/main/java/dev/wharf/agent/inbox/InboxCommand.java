@@ -42,6 +42,10 @@ public final class InboxCommand implements Callable<Integer> {
       description = "Kill CMD (and what it started) after this long and reject the delivery, e.g. 10m (default: no limit).")
   String execTimeout;
 
+  @Option(names = "--stall-timeout", paramLabel = "DURATION", defaultValue = "60s",
+      description = "Drop a download that received nothing for this long and resume it on a new connection (default: ${DEFAULT-VALUE}).")
+  String stallTimeout;
+
   @Option(names = "--once", description = "Drain what is in the inbox and exit (for cron and tests).")
   boolean once;
 
@@ -59,7 +63,9 @@ public final class InboxCommand implements Callable<Integer> {
   public Integer call() {
     long reserve;
     Duration hookTimeout;
+    Duration stall;
     try {
+      stall = Units.duration(stallTimeout);
       reserve = Units.bytes(keepFree);
       hookTimeout = execTimeout == null ? null : Units.duration(execTimeout);
     } catch (IllegalArgumentException e) {
@@ -68,7 +74,7 @@ public final class InboxCommand implements Callable<Integer> {
     Path folder = prepare(dir.toAbsolutePath().normalize());
     Hook hook = exec == null ? null : new Hook(exec, folder, root.env(), root.out(), root.err(), hookTimeout);
     Gateway g = gateway.open(root, once ? Duration.ofMinutes(10) : null);
-    InboxLoop loop = new InboxLoop(g, new Fetcher(g, folder, reserve, root.err()), hook, waitSeconds, limit, root.out(), root.err());
+    InboxLoop loop = new InboxLoop(g, new Fetcher(g, folder, reserve, stall == null ? Duration.ofSeconds(60) : stall, root.err()), hook, waitSeconds, limit, root.out(), root.err());
     if (once) {
       int handled = loop.drain();
       root.err().println("inbox drained: " + handled + (handled == 1 ? " delivery" : " deliveries"));

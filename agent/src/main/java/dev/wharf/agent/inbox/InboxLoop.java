@@ -78,10 +78,12 @@ final class InboxLoop {
     String cursor = null;
     int handled = 0;
     boolean sawStale = false;
+    Set<String> listed = new HashSet<>();
     do {
       JsonNode page = poll(cursor == null ? wait : 0, cursor);
       for (JsonNode item : page.path("items")) {
         Delivery d = Delivery.of(item);
+        listed.add(d.id());
         if (finished.contains(d.id())) {
           sawStale = true;
           continue;
@@ -92,6 +94,7 @@ final class InboxLoop {
       }
       cursor = page.hasNonNull("next_cursor") ? page.get("next_cursor").asText() : null;
     } while (cursor != null);
+    fetcher.dropPartsExcept(listed);
     return handled == 0 && sawStale ? -1 : handled;
   }
 
