@@ -49,6 +49,32 @@ final class ChildAgent {
     return null;
   }
 
+  /**
+   * Starts {@code upload FILE} in a child JVM (1 MiB chunks, 4 MiB/s), kills it once it reported at least
+   * {@code minCommitted} bytes committed, and answers the committed offset it last reported.
+   */
+  static long killMidUpload(Map<String, String> env, Path file, Path state, long minCommitted) throws Exception {
+    Process child = start(env, List.of("-Xmx64m"), "upload", file.toString(), "--state-dir", state.toString(),
+        "--progress", "lines", "--chunk-size", "1MiB", "--rate-limit", "4MiB");
+    java.util.regex.Pattern committed = java.util.regex.Pattern.compile(
+        java.util.regex.Pattern.quote(file.getFileName().toString()) + ": (\\d+) of (\\d+) bytes.*");
+    StringBuilder transcript = new StringBuilder();
+    try {
+      String line = readUntil(child, l -> {
+        java.util.regex.Matcher m = committed.matcher(l);
+        return m.matches() && Long.parseLong(m.group(1)) >= minCommitted;
+      }, transcript);
+      if (line == null) {
+        throw new AssertionError("the agent ended before committing " + minCommitted + " bytes:\n" + transcript);
+      }
+      java.util.regex.Matcher m = committed.matcher(line);
+      m.matches();
+      return Long.parseLong(m.group(1));
+    } finally {
+      kill(child);
+    }
+  }
+
   static void kill(Process child) throws InterruptedException {
     child.destroyForcibly();
     child.waitFor();

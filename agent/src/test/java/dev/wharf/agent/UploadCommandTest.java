@@ -31,7 +31,6 @@ class UploadCommandTest {
 
   private static final String TOKEN = "wh_d_stub-device-token";
   private static final long MAX = 64L * 1024 * 1024;
-  private static final Pattern COMMITTED = Pattern.compile("big\\.bin: (\\d+) of (\\d+) bytes.*");
 
   @TempDir
   Path tmp;
@@ -188,23 +187,10 @@ class UploadCommandTest {
     assertThat(waited.out()).contains("small.bin: processed");
   }
 
-  /** Starts the agent as a child JVM, kills it once it reported at least 2 MiB committed; answers that offset. */
+  /** Starts the agent as a child JVM and kills it once it reported at least 2 MiB committed; answers that offset. */
   private long killMidUpload(Path big) throws Exception {
-    Process child = ChildAgent.start(deviceEnv(), List.of("-Xmx64m"), "upload", big.toString(), "--state-dir", state.toString(),
-        "--progress", "lines", "--chunk-size", "1MiB", "--rate-limit", "4MiB");
-    StringBuilder transcript = new StringBuilder();
-    try {
-      String line = ChildAgent.readUntil(child, l -> {
-        Matcher m = COMMITTED.matcher(l);
-        return m.matches() && Long.parseLong(m.group(1)) >= 2 * 1024 * 1024;
-      }, transcript);
-      assertThat(line).as(transcript.toString()).isNotNull();
-      Matcher m = COMMITTED.matcher(line);
-      assertThat(m.matches()).isTrue();
-      return Long.parseLong(m.group(1));
-    } finally {
-      ChildAgent.kill(child);
-      assertThat(gateway.completedCount()).as(transcript.toString()).isZero();
-    }
+    long committed = ChildAgent.killMidUpload(deviceEnv(), big, state, 2 * 1024 * 1024);
+    assertThat(gateway.completedCount()).isZero();
+    return committed;
   }
 }
