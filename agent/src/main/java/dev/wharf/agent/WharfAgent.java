@@ -10,14 +10,15 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code wharf-agent}: the device side of Wharf in one small jar. Commands: {@code upload} (resumable, over
- * tus), {@code inbox} (the long-poll loop), {@code status} and {@code files}. Configured by
+ * tus), {@code inbox} (the long-poll loop), {@code mqtt} (the same loop woken by MQTT notices), {@code status} and
+ * {@code files}. Configured by
  * {@code WHARF_URL} and {@code WHARF_DEVICE_TOKEN} or flags; every failure is one line on stderr and an
  * {@link Exit} code.
  */
 @Command(name = "wharf-agent", mixinStandardHelpOptions = true, version = "wharf-agent 0.1.0",
-    description = "The device side of Wharf: resumable uploads, the inbox loop, file status.%n"
+    description = "The device side of Wharf: resumable uploads, the inbox loop (long-poll or MQTT), file status.%n"
         + "Configuration: WHARF_URL and WHARF_DEVICE_TOKEN (as written to .wharf-dev/dev.env by `wharf dev`), or --url and --token.",
-    subcommands = {UploadCommand.class, InboxCommand.class, StatusCommand.class, FilesCommand.class,
+    subcommands = {UploadCommand.class, InboxCommand.class, dev.wharf.agent.inbox.MqttCommand.class, StatusCommand.class, FilesCommand.class,
         CommandLine.HelpCommand.class},
     footer = {"%nExit codes:", "  0  done", "  1  unexpected error", "  2  bad command line",
         "  3  token missing, unknown or revoked (401/403)", "  4  WHARF_URL missing, malformed or not a Wharf gateway",

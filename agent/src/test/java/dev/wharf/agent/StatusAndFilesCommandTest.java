@@ -82,7 +82,7 @@ class StatusAndFilesCommandTest {
 
   @Test
   void everyCommandHasHelp() {
-    for (String command : new String[] {"upload", "inbox", "status", "files"}) {
+    for (String command : new String[] {"upload", "inbox", "mqtt", "status", "files"}) {
       Run help = agent(env(null, null), command, "--help");
       assertThat(help.exit()).isZero();
       assertThat(help.out()).startsWith("Usage: wharf-agent " + command);

@@ -78,6 +78,15 @@ public final class Gateway {
     return base;
   }
 
+  /** The device token (the MQTT endpoint takes it as the password). */
+  public String token() {
+    return token;
+  }
+
+  public Duration maxBackoff() {
+    return maxBackoff;
+  }
+
   /** A URI under the base URL; {@code path} starts with {@code /} (a Location header's path, say). */
   public URI uri(String path) {
     if (path.startsWith("http://") || path.startsWith("https://")) {

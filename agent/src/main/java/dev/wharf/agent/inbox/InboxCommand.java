@@ -23,7 +23,7 @@ import picocli.CommandLine.ParentCommand;
         + "in its environment (WHARF_DEVICE_TOKEN removed): exit 0 acks, anything else rejects with the tail of its stderr.",
         "At-least-once: a delivery not acked before a crash is handled again (a file already in DIR with the right SHA-256 "
         + "is not fetched again). Broken fetches resume with Range; network errors and 503s are retried with backoff."})
-public final class InboxCommand implements Callable<Integer> {
+public class InboxCommand implements Callable<Integer> {
 
   @ParentCommand
   WharfAgent root;
@@ -74,14 +74,20 @@ public final class InboxCommand implements Callable<Integer> {
     Path folder = prepare(dir.toAbsolutePath().normalize());
     Hook hook = exec == null ? null : new Hook(exec, folder, root.env(), root.out(), root.err(), hookTimeout);
     Gateway g = gateway.open(root, once ? Duration.ofMinutes(10) : null);
-    InboxLoop loop = new InboxLoop(g, new Fetcher(g, folder, reserve, stall == null ? Duration.ofSeconds(60) : stall, root.err()), hook, waitSeconds, limit, root.out(), root.err());
+    Fetcher fetcher = new Fetcher(g, folder, reserve, stall == null ? Duration.ofSeconds(60) : stall, root.err());
+    InboxLoop loop = new InboxLoop(g, fetcher, hook, waitSeconds, limit, root.out(), root.err());
     if (once) {
       int handled = loop.drain();
       root.err().println("inbox drained: " + handled + (handled == 1 ? " delivery" : " deliveries"));
     } else {
-      loop.forever();
+      serve(loop, g);
     }
     return Exit.OK.code;
+  }
+
+  /** Handles the inbox until interrupted: here by long-polling; the {@code mqtt} command waits for notices instead. */
+  void serve(InboxLoop loop, Gateway gateway) {
+    loop.forever();
   }
 
   private static Path prepare(Path folder) {

@@ -49,7 +49,7 @@ final class InboxLoop {
     int handled = 0;
     while (true) {
       int pass = pass(0);
-      if (pass == 0) {
+      if (pass <= 0) {
         return handled;
       }
       handled += pass;
