@@ -28,7 +28,7 @@ final class ChildAgent {
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(String.join(File.pathSeparator, location(WharfAgent.class), location(CommandLine.class), location(ObjectMapper.class),
-        location(JsonParser.class), location(JsonAutoDetect.class)));
+        location(JsonParser.class), location(JsonAutoDetect.class), location(org.eclipse.paho.client.mqttv3.MqttClient.class)));
     command.add(WharfAgent.class.getName());
     command.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);

@@ -1,55 +1,74 @@
 package dev.wharf.agent;
 
 import static dev.wharf.agent.AgentHarness.agent;
+import static dev.wharf.agent.AgentHarness.await;
 import static dev.wharf.agent.AgentHarness.env;
-import static dev.wharf.agent.AgentHarness.eventually;
+import static dev.wharf.agent.AgentHarness.url;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.agent.AgentHarness.Run;
+import dev.wharf.gateway.TestStack;
+import dev.wharf.gateway.TestStack.Tenant;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code wharf-agent upload}: resumable tus uploads, across a killed agent process, changed files and refusals. */
-@Timeout(180)
+/**
+ * {@code wharf-agent upload} against the gateway's own {@code /v1/tus} on the embedded servers: the file
+ * lands once, with the agent's SHA-256, after the agent process was killed and run again; a rerun of a
+ * finished upload sends nothing; a changed file starts over; a forgotten upload starts over; a file that
+ * changes mid-upload stops it; oversize is 413; {@code --wait} reports processed and failed.
+ */
+@Timeout(300)
 class UploadCommandTest {
 
-  private static final String TOKEN = "wh_d_stub-device-token";
-  private static final long MAX = 64L * 1024 * 1024;
-
+  static TestStack stack;
+  static String workers;
+  Tenant t;
   @TempDir
   Path tmp;
-  TusStub gateway;
   Path state;
 
+  @BeforeAll
+  static void start() throws Exception {
+    stack = AgentHarness.stack();
+    String version = await(stack.client.request(io.vertx.core.http.HttpMethod.OPTIONS, "/v1/tus").send()).getHeader("Tus-Version");
+    Assumptions.assumeTrue(version != null, "the gateway has no /v1/tus on this branch");
+    workers = await(stack.startWorkers(2));
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (workers != null) {
+      await(stack.vertx.undeploy(workers));
+    }
+  }
+
   @BeforeEach
-  void start() throws Exception {
-    gateway = new TusStub(TOKEN, MAX, Files.createDirectories(tmp.resolve("stub")));
+  void tenant() throws Exception {
+    t = await(stack.newTenant());
     state = tmp.resolve("state");
   }
 
-  @AfterEach
-  void stop() {
-    gateway.close();
-  }
-
   private Map<String, String> deviceEnv() {
-    return env(gateway.url(), TOKEN);
+    return env(url(stack), t.tokenA());
   }
 
   private Run upload(String... args) {
@@ -58,12 +77,18 @@ class UploadCommandTest {
     return agent(deviceEnv(), all.toArray(String[]::new));
   }
 
-  private Path file(String name, int size, long seed) throws Exception {
-    return Files.write(tmp.resolve(name), AgentHarness.randomBytes(size, seed));
+  private JsonArray files() throws Exception {
+    return await(stack.client.get("/v1/files").bearerTokenAuthentication(t.tokenA()).send()).bodyAsJsonObject().getJsonArray("items");
+  }
+
+  private JsonObject file(String id) throws Exception {
+    return await(stack.client.get("/v1/files/" + id).bearerTokenAuthentication(t.tokenA()).send()).bodyAsJsonObject();
   }
 
   private static String sha256(Path file) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    MessageDigest digest = MessageDigest.getInstance("SHA-256");
+    digest.update(Files.readAllBytes(file));
+    return HexFormat.of().formatHex(digest.digest());
   }
 
   private static String lastLine(String text) {
@@ -71,126 +96,139 @@ class UploadCommandTest {
   }
 
   @Test
-  void uploadSendsTheWholeFileInChunksAndPrintsTheFileId() throws Exception {
-    Path big = file("big.bin", 3 * 1024 * 1024 + 17, 1);
+  void uploadLandsAsOneVerifiedFileWithTheAgentsSha256() throws Exception {
+    Path log = Files.writeString(tmp.resolve("run.jsonl"), "{\"t\":1}\n".repeat(400_000));
 
-    Run run = upload(big.toString(), "--chunk-size", "1MiB");
+    Run run = upload(log.toString(), "--chunk-size", "1MiB", "--priority", "high", "--wait");
 
-    assertThat(run.exit()).as(run.err()).isZero();
-    String id = lastLine(run.out());
-    TusStub.Upload stored = gateway.uploads.get(id);
-    assertThat(stored.completed).isTrue();
-    assertThat(stored.sha256).isEqualTo(sha256(big));
-    assertThat(Files.readAllBytes(stored.data)).isEqualTo(Files.readAllBytes(big));
-    assertThat(run.out()).contains("big.bin: 1048576 of 3145745 bytes (33%)", "big.bin: 3145745 of 3145745 bytes (100%)",
-        "uploaded big.bin as " + id);
+    assertThat(run.exit()).as(run.out() + run.err()).isZero();
+    assertThat(run.out()).contains("run.jsonl: processed");
+    String id = run.out().lines().filter(l -> l.matches("[0-9a-f-]{36}")).findFirst().orElseThrow();
+    JsonObject stored = file(id);
+    assertThat(stored.getString("sha256")).isEqualTo(sha256(log));
+    assertThat(stored.getLong("size")).isEqualTo(Files.size(log));
+    assertThat(stored.getString("priority")).isEqualTo("high");
+    assertThat(files()).hasSize(1);
   }
 
   @Test
-  void rerunAfterTheAgentProcessWasKilledResumesAndMakesOneFile() throws Exception {
-    Path big = file("big.bin", 12 * 1024 * 1024, 2);
-    long committed = killMidUpload(big);
+  void rerunAfterTheAgentProcessWasKilledResumesIntoOneFile() throws Exception {
+    Path big = Files.write(tmp.resolve("big.bin"), AgentHarness.randomBytes(16 * 1024 * 1024, 11));
+    ChildAgent.killMidUpload(deviceEnv(), big, state, 8 * 1024 * 1024);
 
     Run again = upload(big.toString(), "--chunk-size", "1MiB");
 
-    assertThat(again.exit()).as(again.err()).isZero();
-    Matcher resumed = Pattern.compile("resuming big\\.bin at (\\d+) of 12582912 bytes").matcher(again.out());
+    assertThat(again.exit()).as(again.out() + again.err()).isZero();
+    Matcher resumed = Pattern.compile("resuming big\\.bin at (\\d+) of 16777216 bytes").matcher(again.out());
     assertThat(resumed.find()).as(again.out()).isTrue();
-    assertThat(Long.parseLong(resumed.group(1))).isGreaterThanOrEqualTo(committed).isLessThan(12582912);
-    assertThat(gateway.uploads).hasSize(1);
-    assertThat(gateway.completedCount()).isEqualTo(1);
-    TusStub.Upload stored = gateway.uploads.get(lastLine(again.out()));
-    assertThat(Files.readAllBytes(stored.data)).isEqualTo(Files.readAllBytes(big));
-  }
-
-  @Test
-  void rerunOfACompletedUploadSendsNothing() throws Exception {
-    Path small = file("small.bin", 1000, 3);
-    Run first = upload(small.toString());
-
-    Run second = upload(small.toString());
-
-    assertThat(second.exit()).isZero();
-    assertThat(second.out()).contains("small.bin already uploaded as " + lastLine(first.out()));
-    assertThat(lastLine(second.out())).isEqualTo(lastLine(first.out()));
-    assertThat(gateway.uploads).hasSize(1);
+    assertThat(Long.parseLong(resumed.group(1))).isPositive().isLessThan(16777216);
+    JsonArray all = files();
+    assertThat(all).hasSize(1);
+    assertThat(all.getJsonObject(0).getString("id")).isEqualTo(lastLine(again.out()));
+    assertThat(all.getJsonObject(0).getString("sha256")).isEqualTo(sha256(big));
+    assertThat(all.getJsonObject(0).getString("status")).isNotEqualTo("uploading");
   }
 
   @Test
   void fileChangedSinceTheKilledAttemptStartsOverAndSaysSo() throws Exception {
-    Path big = file("big.bin", 12 * 1024 * 1024, 4);
-    killMidUpload(big);
-    String abandoned = gateway.uploads.keySet().iterator().next();
+    Path big = Files.write(tmp.resolve("big.bin"), AgentHarness.randomBytes(12 * 1024 * 1024, 12));
+    ChildAgent.killMidUpload(deviceEnv(), big, state, 2 * 1024 * 1024);
     Files.write(big, new byte[] {1, 2, 3}, StandardOpenOption.APPEND);
-
-    Run again = upload(big.toString(), "--chunk-size", "1MiB");
-
-    assertThat(again.exit()).as(again.err()).isZero();
-    assertThat(again.out()).contains("big.bin changed since the last attempt (size or mtime differ); starting over")
-        .doesNotContain("resuming");
-    assertThat(gateway.uploads).doesNotContainKey(abandoned).hasSize(1);
-    assertThat(gateway.uploads.get(lastLine(again.out())).sha256).isEqualTo(sha256(big));
-  }
-
-  @Test
-  void uploadTheGatewayForgotStartsOverAndSaysSo() throws Exception {
-    Path big = file("big.bin", 12 * 1024 * 1024, 8);
-    killMidUpload(big);
-    gateway.uploads.clear();
 
     Run again = upload(big.toString(), "--chunk-size", "4MiB");
 
-    assertThat(again.exit()).as(again.err()).isZero();
-    assertThat(again.out()).contains("big.bin: the gateway no longer knows the upload (expired); starting over");
-    assertThat(gateway.completedCount()).isEqualTo(1);
-    assertThat(gateway.uploads.get(lastLine(again.out())).sha256).isEqualTo(sha256(big));
+    assertThat(again.exit()).as(again.out() + again.err()).isZero();
+    assertThat(again.out()).contains("big.bin changed since the last attempt (size or mtime differ); starting over")
+        .doesNotContain("resuming");
+    JsonObject stored = file(lastLine(again.out()));
+    assertThat(stored.getString("sha256")).isEqualTo(sha256(big));
+    assertThat(files().stream().map(o -> ((JsonObject) o).getString("status")).filter(s -> !s.equals("uploading")).count()).isEqualTo(1);
   }
 
   @Test
-  void fileChangingWhileBeingUploadedIsExit8() throws Exception {
-    Path big = file("big.bin", 8 * 1024 * 1024, 5);
+  void rerunOfACompletedUploadSendsNothing() throws Exception {
+    Path small = Files.writeString(tmp.resolve("small.txt"), "hello");
+    Run first = upload(small.toString());
+
+    Run second = upload(small.toString());
+
+    assertThat(second.exit()).as(second.err()).isZero();
+    assertThat(second.out()).contains("small.txt already uploaded as " + lastLine(first.out()));
+    assertThat(lastLine(second.out())).isEqualTo(lastLine(first.out()));
+    assertThat(files()).hasSize(1);
+  }
+
+  @Test
+  void uploadTheGatewayNoLongerKnowsStartsOverAndSaysSo() throws Exception {
+    Path big = Files.write(tmp.resolve("big.bin"), AgentHarness.randomBytes(12 * 1024 * 1024, 13));
+    ChildAgent.killMidUpload(deviceEnv(), big, state, 2 * 1024 * 1024);
+    String abandoned = files().getJsonObject(0).getString("id");
+    // As the session sweeper does to an expired upload.
+    int terminated = await(stack.client.delete("/v1/tus/" + abandoned).bearerTokenAuthentication(t.tokenA())
+        .putHeader("Tus-Resumable", "1.0.0").send()).statusCode();
+    assertThat(terminated).isEqualTo(204);
+
+    Run again = upload(big.toString(), "--chunk-size", "4MiB");
+
+    assertThat(again.exit()).as(again.out() + again.err()).isZero();
+    assertThat(again.out()).contains("big.bin: the gateway no longer knows the upload (expired); starting over");
+    JsonArray all = files();
+    assertThat(all).hasSize(1);
+    assertThat(all.getJsonObject(0).getString("sha256")).isEqualTo(sha256(big));
+  }
+
+  @Test
+  void fileChangingWhileBeingUploadedIsExit8AndTheUploadIsEnded() throws Exception {
+    Path big = Files.write(tmp.resolve("big.bin"), AgentHarness.randomBytes(8 * 1024 * 1024, 14));
     Run[] result = new Run[1];
     Thread uploader = new Thread(() -> result[0] = upload(big.toString(), "--chunk-size", "512KiB", "--rate-limit", "2MiB"));
     uploader.start();
-    eventually(Duration.ofSeconds(30), () -> gateway.uploads.values().stream().anyMatch(u -> u.offset > 0));
+    AgentHarness.eventually(java.time.Duration.ofSeconds(30), () -> {
+      try {
+        return !files().isEmpty();
+      } catch (Exception e) {
+        return false;
+      }
+    });
     Files.write(big, new byte[] {9}, StandardOpenOption.APPEND);
-    Files.setLastModifiedTime(big, FileTime.fromMillis(System.currentTimeMillis() + 5000));
+    Files.setLastModifiedTime(big, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5000));
     uploader.join(60_000);
 
     assertThat(result[0].exit()).as(result[0].out() + result[0].err()).isEqualTo(Exit.FILE_CHANGED.code);
     assertThat(lastLine(result[0].err())).contains("changed while being uploaded");
-    assertThat(gateway.uploads).isEmpty();
+    assertThat(files()).isEmpty();
   }
 
   @Test
-  void oversizeFileIsExit9AndSendsNoBytes() throws Exception {
+  void oversizeFileIsExit9AndLeavesNoFile() throws Exception {
     Path huge = tmp.resolve("huge.bin");
     try (RandomAccessFile raf = new RandomAccessFile(huge.toFile(), "rw")) {
-      raf.setLength(MAX + 1);
+      raf.setLength(64L * 1024 * 1024 + 1);
     }
 
     Run run = upload(huge.toString());
 
-    assertThat(run.exit()).isEqualTo(Exit.TOO_LARGE.code);
+    assertThat(run.exit()).as(run.out() + run.err()).isEqualTo(Exit.TOO_LARGE.code);
     assertThat(run.err().strip()).startsWith("wharf-agent: huge.bin (64.0 MiB) is larger than the gateway accepts").doesNotContain("\n");
-    assertThat(gateway.uploads).isEmpty();
+    assertThat(files()).isEmpty();
   }
 
   @Test
-  void missingFileIsExit12AndWaitReportsTheOutcome() throws Exception {
-    Run missing = upload(tmp.resolve("nope.bin").toString());
-    Path small = file("small.bin", 100, 6);
-    Run waited = upload(small.toString(), "--wait");
+  void failedVerificationIsExit10WithTheDetail() throws Exception {
+    Path bad = Files.writeString(tmp.resolve("bad.jsonl"), "{\"ok\":1}\n{\"ok\":2}\nnot json at all\n");
 
-    assertThat(missing.exit()).isEqualTo(Exit.BAD_FILE.code);
-    assertThat(waited.exit()).as(waited.err()).isZero();
-    assertThat(waited.out()).contains("small.bin: processed");
+    Run run = upload(bad.toString(), "--wait");
+
+    assertThat(run.exit()).as(run.out() + run.err()).isEqualTo(Exit.INGEST_FAILED.code);
+    assertThat(lastLine(run.err())).startsWith("wharf-agent: bad.jsonl (").contains("failed verification", "line 3");
   }
 
-  /** Starts the agent as a child JVM and kills it once it reported at least 2 MiB committed; answers that offset. */
-  private long killMidUpload(Path big) throws Exception {
-    long committed = ChildAgent.killMidUpload(deviceEnv(), big, state, 2 * 1024 * 1024);
-    assertThat(gateway.completedCount()).isZero();
-    return committed;
+  @Test
+  void unknownTokenIsExit3() throws Exception {
+    Path small = Files.writeString(tmp.resolve("s.txt"), "x");
+
+    Run run = agent(env(url(stack), "wh_d_nope"), "upload", small.toString(), "--state-dir", state.toString());
+
+    assertThat(run.exit()).isEqualTo(Exit.UNAUTHORIZED.code);
   }
 }

@@ -32,6 +32,7 @@ final class TusUpload {
 
   private static final String TUS = "1.0.0";
   private static final int MAX_CHUNK_RETRIES = 5;
+  private static final Duration LOCKED_PATIENCE = Duration.ofMinutes(5);
 
   /** How one upload runs. */
   record Options(String priority, long chunkSize, RateLimit rate, boolean bar, boolean force) {}
@@ -169,6 +170,8 @@ final class TusUpload {
   /** PATCHes chunk after chunk from {@code offset} until the gateway holds the whole file. */
   private long send(Path path, UploadManifest.Entry entry, Stat stat, long offset, Progress progress) {
     int retries = 0;
+    dev.wharf.agent.http.Backoff locked = null;
+    long lockedSince = 0;
     while (offset < stat.size || stat.size == 0 && retries == 0) {
       requireUnchanged(path, stat, entry);
       long start = offset;
@@ -186,6 +189,7 @@ final class TusUpload {
           .build(), HttpResponse.BodyHandlers.ofByteArray());
       int status = response.statusCode();
       if (status == 204 || status == 200) {
+        locked = null;
         offset = response.headers().firstValue("Upload-Offset").map(Long::parseLong).orElse(start + length);
         progress.committed(offset);
         retries = 0;
@@ -195,6 +199,34 @@ final class TusUpload {
         continue;
       }
       Refusal r = refusal(response);
+      if (status == 409 && ("upload_locked".equals(r.code()) || response.headers().firstValue("Retry-After").isPresent())) {
+        // Another request holds the upload's lease: the killed agent's last PATCH until the gateway notices,
+        // or a second agent. Wait for the lease to lapse rather than give up.
+        if (locked == null) {
+          locked = gateway.newBackoff();
+          lockedSince = System.nanoTime();
+        } else if (System.nanoTime() - lockedSince > LOCKED_PATIENCE.toNanos()) {
+          throw new AgentException(Exit.REFUSED, "another request has held the upload of " + path.getFileName() + " for "
+              + Units.durationText(LOCKED_PATIENCE) + ": " + r.getMessage());
+        }
+        long retryAfter = response.headers().firstValue("Retry-After").map(v -> {
+          try {
+            return Long.parseLong(v.trim());
+          } catch (NumberFormatException e) {
+            return -1L;
+          }
+        }).orElse(-1L);
+        Duration wait = locked.next(retryAfter);
+        err.println("wharf-agent: the upload of " + path.getFileName() + " is busy (" + r.code() + "); retrying in " + Units.durationText(wait));
+        dev.wharf.agent.http.Backoff.pause(wait);
+        long[] server = head(entry);
+        if (server == null) {
+          throw new Lost();
+        }
+        offset = server[0];
+        continue;
+      }
+      locked = null;
       if (status == 409 || status == 460) {
         if (++retries > MAX_CHUNK_RETRIES) {
           throw new AgentException(Exit.REFUSED, "the gateway kept refusing the chunk at " + start + " of " + path.getFileName() + ": "
