@@ -159,6 +159,17 @@ class UploadCommandTest {
   }
 
   @Test
+  void progressBarIsDrawnInPlaceOnATerminal() throws Exception {
+    Path small = Files.write(tmp.resolve("bar.bin"), AgentHarness.randomBytes(3 * 1024 * 1024, 15));
+
+    Run run = agent(deviceEnv(), "upload", small.toString(), "--state-dir", state.toString(), "--progress", "bar", "--chunk-size", "1MiB");
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.out()).contains("\rbar.bin [##############################] 100% 3.0 MiB / 3.0 MiB")
+        .doesNotContain("bar.bin: 1048576 of");
+  }
+
+  @Test
   void uploadTheGatewayNoLongerKnowsStartsOverAndSaysSo() throws Exception {
     Path big = Files.write(tmp.resolve("big.bin"), AgentHarness.randomBytes(12 * 1024 * 1024, 13));
     ChildAgent.killMidUpload(deviceEnv(), big, state, 2 * 1024 * 1024);

@@ -99,6 +99,11 @@ final class TusUpload {
         out.println(name + ": the gateway no longer knows the upload (expired); starting over");
         manifest.delete(path);
         entry = null;
+      } else if (server[0] >= stat.size && completedOnGateway(entry)) {
+        // Killed after the last PATCH reached the gateway but before the agent recorded it.
+        manifest.save(entry.asCompleted());
+        out.println(name + " already uploaded as " + entry.fileId());
+        return entry.fileId();
       } else {
         offset = server[0];
         out.println("resuming " + name + " at " + offset + " of " + stat.size + " bytes");
