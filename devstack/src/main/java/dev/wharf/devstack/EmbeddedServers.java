@@ -177,12 +177,6 @@ public final class EmbeddedServers implements AutoCloseable {
     return s3Port;
   }
 
-  /** Stops and starts the Redis server on the same port and data folder, for restart tests. */
-  public void restartRedis() throws IOException {
-    redis.stop();
-    redis.start();
-  }
-
   /** Stops PostgreSQL, leaving its data in place. */
   public void stopPostgres() throws IOException {
     postgresPortKept = postgres.getPort();

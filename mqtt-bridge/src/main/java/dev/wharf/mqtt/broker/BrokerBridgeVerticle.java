@@ -93,11 +93,6 @@ public final class BrokerBridgeVerticle extends VerticleBase {
     return Future.join(closing);
   }
 
-  /** Whether the connection is up and subscribed. */
-  public boolean isUp() {
-    return up;
-  }
-
   private void connect() {
     if (stopping) {
       return;
