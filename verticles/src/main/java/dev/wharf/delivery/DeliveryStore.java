@@ -1,9 +1,9 @@
 package dev.wharf.delivery;
 
+import dev.wharf.db.Cursor;
+import dev.wharf.db.Page;
 import dev.wharf.error.ClientException;
 import dev.wharf.files.FileStatus;
-import dev.wharf.files.FileStore.Cursor;
-import dev.wharf.files.FileStore.Page;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
