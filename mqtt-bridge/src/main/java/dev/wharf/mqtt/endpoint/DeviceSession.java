@@ -132,6 +132,10 @@ final class DeviceSession {
     messages.handle(device, topic, kind, message.payload()).onComplete(ar -> {
       handling--;
       Reply reply = ar.result();
+      if (reply != null && !reply.acknowledge()) {
+        redeliver(topic, reply);
+        return;
+      }
       if (reply != null) {
         // To every connection of this device that listens for it, not only the one that asked.
         replies.accept(new dev.wharf.mqtt.Notices.Notice(device.tenantId(), device.deviceId(), reply.kind(), reply.payload()));
@@ -141,6 +145,25 @@ final class DeviceSession {
         acknowledge(message);
       }
     });
+  }
+
+  /**
+   * The message could not be handled for an outage: no PUBACK. The error reply goes to this connection,
+   * then the connection is closed, because MQTT lets a client send an unacknowledged PUBLISH again only
+   * when it reconnects; a device with a persistent session (clean session off) does so, and the message is
+   * handled then. While the dependency is still down, the reconnect itself is refused (server unavailable).
+   */
+  private void redeliver(String topic, Reply reply) {
+    if (closed) {
+      return;
+    }
+    send(reply.kind(), reply.payload());
+    log.info("closing the connection so the device sends its message again [tenant={}, device={}, topic={}]",
+        device.tenantId(), device.deviceId(), topic);
+    if (endpoint.protocolVersion() >= 5) {
+      endpoint.disconnect(MqttDisconnectReasonCode.SERVER_BUSY, io.netty.handler.codec.mqtt.MqttProperties.NO_PROPERTIES);
+    }
+    endpoint.close();
   }
 
   /** PUBACK for QoS 1, PUBREC for QoS 2 (the PUBREL is answered with PUBCOMP), nothing for QoS 0. */
