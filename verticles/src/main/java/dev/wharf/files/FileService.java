@@ -185,7 +185,12 @@ public final class FileService {
     });
   }
 
-  /** Deletes the row (cancelling its jobs) and then the object. */
+  /**
+   * Deletes the row (cancelling its jobs) and then the object. The row's delete records the object in the
+   * {@code pending_object_deletes} outbox in the same transaction (a trigger, V5), so when the object
+   * delete here fails (storage down) the delivery sweeper deletes it once storage is back; when it
+   * succeeds, the sweeper's delete of the recorded key finds nothing to do.
+   */
   public Future<Void> delete(Principal caller, UUID id) {
     record Removed(FileRecord file, List<UUID> cancelledJobs) {}
     return pool.withTransaction(tx -> FileStore.get(tx, caller, id)
@@ -197,7 +202,8 @@ public final class FileService {
           FileRecord file = removed.file();
           log.info("file deleted [tenant={}, device={}, file={}, cancelled_jobs={}]", file.tenantId(), file.deviceId(), id, removed.cancelledJobs().size());
           return blobs.delete(file.objectKey()).recover(err -> {
-            log.warn("object of a deleted file not removed [file={}, key={}, cause={}]", id, file.objectKey(), err.toString());
+            log.warn("object of a deleted file not removed now, left to the sweeper [file={}, key={}, cause={}]", id, file.objectKey(),
+                err.toString());
             return Future.succeededFuture();
           });
         });
