@@ -54,8 +54,10 @@ final class GrantStore {
 
   /** Grants that hold one of the device's upload slots: uploading, or open and not yet expired. */
   static Future<Integer> openCount(SqlClient sql, String tenantId, String deviceId) {
-    return sql.preparedQuery("SELECT count(*) AS n FROM upload_grants WHERE tenant_id = $1 AND device_id = $2 "
-            + "AND (state = 'uploading' OR (state = 'open' AND expires_at > now()))")
+    // Grants and resumable sessions share the device's cap of open uploads.
+    return sql.preparedQuery("SELECT (SELECT count(*) FROM upload_grants WHERE tenant_id = $1 AND device_id = $2 "
+            + "AND (state = 'uploading' OR (state = 'open' AND expires_at > now()))) "
+            + "+ (SELECT count(*) FROM upload_sessions WHERE tenant_id = $1 AND device_id = $2 AND state <> 'completed') AS n")
         .execute(Tuple.of(tenantId, deviceId))
         .map(rows -> rows.iterator().next().getInteger("n"));
   }

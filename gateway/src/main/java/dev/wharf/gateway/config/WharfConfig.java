@@ -8,6 +8,7 @@ import dev.wharf.config.IngestConfig;
 import dev.wharf.config.PostgresConfig;
 import dev.wharf.config.RedisConfig;
 import dev.wharf.config.S3Config;
+import dev.wharf.config.SessionConfig;
 import dev.wharf.config.UploadConfig;
 import dev.wharf.mqtt.MqttConfig;
 import java.io.IOException;
@@ -31,6 +32,7 @@ public record WharfConfig(
     RedisConfig redis,
     S3Config s3,
     UploadConfig uploads,
+    SessionConfig sessions,
     IngestConfig ingest,
     DeliveryConfig deliveries,
     GrantConfig grants,
@@ -91,6 +93,13 @@ public record WharfConfig(
           s.bytes("uploads.max-file-bytes", 16L << 30),
           s.integer("uploads.max-concurrent", 32),
           s.integer("uploads.max-filename-bytes", 255));
+      SessionConfig sessions = new SessionConfig(
+          s.duration("uploads.session-ttl", Duration.ofHours(24)),
+          s.duration("uploads.session-lease", Duration.ofSeconds(20)),
+          s.duration("uploads.presign-ttl", Duration.ofHours(1)),
+          s.integer("uploads.presign-batch", 100),
+          s.duration("uploads.audit-retention", Duration.ofDays(90)),
+          s.duration("uploads.sweep-interval", Duration.ofSeconds(60)));
       IngestConfig ingest = new IngestConfig(
           s.integer("ingest.workers", 1),
           s.integer("ingest.concurrency", 4),
@@ -118,7 +127,7 @@ public record WharfConfig(
           s.integer("mqtt.max-open-uploads", 4),
           grantSecret == null ? derivedKey("wharf upload grants", admin) : grantSecret.getBytes(StandardCharsets.UTF_8),
           s.duration("mqtt.grant-retention", Duration.ofHours(24)));
-      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest, deliveries, grants, MqttSettings.from(s));
+      return new WharfConfig(http, admin, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, MqttSettings.from(s));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }
