@@ -150,6 +150,14 @@ final class UploadSessionStore {
         .map(rows -> rows.rowCount() == 1);
   }
 
+  /** Pushes an active session's expiry out: its device is still at it (direct mode, where no byte passes here). */
+  static Future<Void> extend(SqlClient sql, UUID fileId, Duration ttl) {
+    return sql.preparedQuery("UPDATE upload_sessions SET expires_at = now() + make_interval(secs => $2), updated_at = now() "
+            + "WHERE file_id = $1 AND state = 'active'")
+        .execute(Tuple.of(fileId, seconds(ttl)))
+        .mapEmpty();
+  }
+
   static Future<Void> insertPart(SqlClient sql, UUID fileId, PartInfo part, String sha256) {
     return sql.preparedQuery("INSERT INTO upload_parts (file_id, part_number, size, etag, sha256) VALUES ($1, $2, $3, $4, $5) "
             + "ON CONFLICT (file_id, part_number) DO UPDATE SET size = excluded.size, etag = excluded.etag, sha256 = excluded.sha256, created_at = now()")
@@ -172,21 +180,6 @@ final class UploadSessionStore {
             + "updated_at = now() WHERE file_id = $1")
         .execute(Tuple.of(fileId))
         .mapEmpty();
-  }
-
-  /** Open sessions plus open grants of a device: the uploads that count against its cap. */
-  static Future<Integer> openUploads(SqlClient sql, String tenantId, String deviceId) {
-    return sql.preparedQuery("SELECT (SELECT count(*) FROM upload_sessions WHERE tenant_id = $1 AND device_id = $2 AND state <> 'completed') "
-            + "+ (SELECT count(*) FROM upload_grants WHERE tenant_id = $1 AND device_id = $2 "
-            + "AND (state = 'uploading' OR (state = 'open' AND expires_at > now()))) AS n")
-        .execute(Tuple.of(tenantId, deviceId))
-        .map(rows -> rows.iterator().next().getInteger("n"));
-  }
-
-  static Future<Boolean> lockDevice(SqlClient sql, String tenantId, String deviceId) {
-    return sql.preparedQuery("SELECT 1 FROM devices WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .execute(Tuple.of(tenantId, deviceId))
-        .map(rows -> rows.rowCount() == 1);
   }
 
   /** Sessions past their expiry and not leased: abandoned. */

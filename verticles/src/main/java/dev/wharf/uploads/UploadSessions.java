@@ -148,12 +148,12 @@ public final class UploadSessions {
     return blobs.createMultipart(key, contentType).compose(uploadId -> {
       UploadSession s = new UploadSession(fileId, device.tenantId(), device.deviceId(), protocol, n.req(), uploadId, key, partSize,
           n.length(), sha, priority.band(), State.ACTIVE, 0, 0, 0, null, null, null, null, null, filename, contentType);
-      return pool.withTransaction(tx -> UploadSessionStore.lockDevice(tx, device.tenantId(), device.deviceId())
+      return pool.withTransaction(tx -> OpenUploads.lockDevice(tx, device.tenantId(), device.deviceId())
               .compose(exists -> {
                 if (!exists) {
                   throw ClientException.unauthorized("the device no longer exists");
                 }
-                return UploadSessionStore.openUploads(tx, device.tenantId(), device.deviceId());
+                return OpenUploads.count(tx, device.tenantId(), device.deviceId());
               })
               .compose(open -> {
                 if (open >= maxOpenUploads) {
@@ -364,7 +364,8 @@ public final class UploadSessions {
       for (int n : numbers) {
         urls.add(blobs.presignPart(s.objectKey(), s.uploadId(), n, config.presignTtl()).map(url -> new PresignedPart(n, url, expires)));
       }
-      return Future.all(urls).map(all -> all.<PresignedPart>list());
+      // Asking for URLs is a sign of life: bytes of a direct upload never pass here to show it.
+      return Future.all(urls).compose(all -> UploadSessionStore.extend(pool, fileId, config.ttl()).map(v -> all.<PresignedPart>list()));
     });
   }
 
