@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.paho.client.mqttv3.MqttException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -101,8 +102,7 @@ class MqttPostgresOutageTest {
   @Test
   void brokerBridgeWithholdsTheAckAndAnswersTheRedeliveredRequestAfterRecovery() throws Exception {
     Brokers.Device d = await(Brokers.uniqueDevice(stack));
-    try (PahoDevice device = PahoDevice.connect("tcp://127.0.0.1:" + broker.port, d.id(), d.token(), "outage-b-" + d.id(), true)
-        .subscribeOwn()) {
+    try (PahoDevice device = connectToBroker(d)) {
       stopDatabase();
       device.publish("upload/request", request("bo-1"));
 
@@ -120,6 +120,26 @@ class MqttPostgresOutageTest {
       assertThat(answer.getString("req")).isEqualTo("bo-1");
       assertThat(answer.getString("file_id")).isNotBlank();
     }
+  }
+
+  /**
+   * A device on Moquette, subscribed to its own topics. Moquette 0.17 on Netty 4.2 now and then closes a
+   * fresh connection as its SUBSCRIBE arrives ("SUBSCRIBE received on already closed connection"; see
+   * MqttBrokerModeTest), which is the broker's trouble, not Wharf's: such a device connects again, at most
+   * three times.
+   */
+  private static PahoDevice connectToBroker(Brokers.Device d) throws Exception {
+    MqttException last = null;
+    for (int attempt = 0; attempt < 3; attempt++) {
+      PahoDevice device = PahoDevice.connect("tcp://127.0.0.1:" + broker.port, d.id(), d.token(), "outage-b-" + d.id(), true);
+      try {
+        return device.subscribeOwn();
+      } catch (MqttException e) {
+        device.close();
+        last = e;
+      }
+    }
+    throw last;
   }
 
   private static void stopDatabase() throws Exception {
