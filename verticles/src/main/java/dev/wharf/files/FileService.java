@@ -229,6 +229,14 @@ public final class FileService {
   public Future<Void> delete(Principal caller, UUID id) {
     record Removed(FileRecord file, List<UUID> cancelledJobs) {}
     return pool.withTransaction(tx -> FileStore.get(tx, caller, id)
+            .map(file -> {
+              if (file.status() == FileStatus.UPLOADING) {
+                // Its multipart upload and pending tail belong to the upload: ending it cleans them up.
+                throw ClientException.conflict("upload_in_progress",
+                    "the file is still being uploaded; abort the upload (DELETE /v1/tus/{id} or /v1/uploads/{id}) or let it expire");
+              }
+              return file;
+            })
             .compose(file -> JobStore.cancelForFile(tx, id)
                 .compose(jobs -> FileStore.deleteRow(tx, id).map(v -> new Removed(file, jobs)))))
         .compose(removed -> {

@@ -220,6 +220,11 @@ class TusUploadTest {
     UUID id = tus.created(t.tokenA(), 20L * MIB, "t.bin", null);
     assertThat(tus.patch(t.tokenA(), id, 0, bytes, 0, bytes.length, null).statusCode()).isEqualTo(204);
     assertThat(await(stack.openMultipartUploads(t.id()))).isEqualTo(1);
+    // The file cannot be deleted from under its upload: that would strand the multipart upload and tail.
+    HttpResponse<String> fileDelete = TusTesting.send(HttpRequest.newBuilder(URI.create(tus.base + "/v1/files/" + id))
+        .header("Authorization", "Bearer " + t.tokenA()).DELETE().build());
+    assertThat(fileDelete.statusCode()).isEqualTo(409);
+    assertThat(new JsonObject(fileDelete.body()).getString("code")).isEqualTo("upload_in_progress");
     HttpResponse<String> deleted = TusTesting.send(tus.tus("/v1/tus/" + id, t.tokenA()).DELETE().build());
     assertThat(deleted.statusCode()).isEqualTo(204);
     assertThat(tus.head(t.tokenA(), id).statusCode()).isEqualTo(404);
