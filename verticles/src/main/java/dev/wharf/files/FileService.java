@@ -10,6 +10,7 @@ import dev.wharf.db.Page;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
+import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.ingest.IngestQueue;
 import dev.wharf.ingest.JobStore;
 import dev.wharf.ingest.Priority;
@@ -87,7 +88,16 @@ public final class FileService {
    * deleted and the row removed.
    */
   public Future<Uploaded> upload(UploadCommand cmd, ReadStream<Buffer> body) {
-    return upload(cmd, UUID.randomUUID(), uploads.maxFileBytes(), body);
+    return upload(cmd, UUID.randomUUID(), uploads.maxFileBytes(), body, null);
+  }
+
+  /**
+   * As {@link #upload(UploadCommand, ReadStream)}, under an {@code Idempotency-Key}: the 201 answer is
+   * recorded for {@code claim} in the transaction that commits the file, so a crash can never leave a
+   * committed file whose key a retry would run again.
+   */
+  public Future<Uploaded> upload(UploadCommand cmd, ReadStream<Buffer> body, IdempotencyStore.Claim claim) {
+    return upload(cmd, UUID.randomUUID(), uploads.maxFileBytes(), body, claim);
   }
 
   /**
@@ -95,6 +105,10 @@ public final class FileService {
    * upload grant) and whose body may not exceed {@code maxBytes} (at most the configured file limit).
    */
   public Future<Uploaded> upload(UploadCommand cmd, UUID fileId, long maxBytes, ReadStream<Buffer> body) {
+    return upload(cmd, fileId, maxBytes, body, null);
+  }
+
+  private Future<Uploaded> upload(UploadCommand cmd, UUID fileId, long maxBytes, ReadStream<Buffer> body, IdempotencyStore.Claim claim) {
     String filename;
     try {
       filename = precheck(cmd);
@@ -121,7 +135,8 @@ public final class FileService {
               .recover(err -> forget(fileId, null).transform(ignored -> Future.<StoredBlob>failedFuture(err)));
         })
         .compose(stored -> verifyChecksum(cmd, stored)
-            .compose(v -> commit(fileId, jobId, owner, cmd.priority(), stored.size(), stored.sha256(), null))
+            .compose(v -> commit(fileId, jobId, owner, cmd.priority(), stored.size(), stored.sha256(), claim == null ? null
+                : tx -> FileStore.get(tx, owner, fileId).compose(file -> IdempotencyStore.completeIn(tx, claim, 201, file.toJson()))))
             .map(stored)
             .recover(err -> forget(fileId, key).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
         .compose(stored -> enqueued(owner, fileId, jobId, cmd.priority()))

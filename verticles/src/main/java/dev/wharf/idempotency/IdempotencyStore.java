@@ -11,12 +11,18 @@ import java.util.Optional;
 /**
  * {@code Idempotency-Key} support: the first answer to a create request is stored and returned to every
  * retry with the same key, caller and scope. A key whose first request is still running answers 409
- * {@code idempotency_in_progress}; a first request that failed releases its key so the retry runs anew.
+ * {@code idempotency_in_progress} while its lease ({@link #LEASE}) lasts; a first request that failed
+ * releases its key, and one whose gateway died leaves a lease that runs out, so the retry runs anew. An
+ * action that can record its answer in the transaction of its effect ({@link #completeIn}) leaves no
+ * window in which the effect is committed and its answer lost.
  */
 public final class IdempotencyStore {
 
   /** Keys are kept this long; a retry after that runs as a new request. */
   public static final int RETENTION_HOURS = 24;
+
+  /** How long a first request holds its key; a retry after that takes the key over. */
+  public static final java.time.Duration LEASE = java.time.Duration.ofMinutes(5);
 
   private final Pool pool;
 
@@ -27,8 +33,19 @@ public final class IdempotencyStore {
   /** The stored first answer. */
   public record Stored(int statusCode, JsonObject body) {}
 
-  /** An answer to a create request; {@code replayed} when it is the stored answer to an earlier request. */
-  public record Answer(int statusCode, JsonObject body, boolean replayed) {}
+  /**
+   * An answer to a create request; {@code replayed} when it is the stored answer to an earlier request,
+   * {@code recorded} when the action already stored it with its effect.
+   */
+  public record Answer(int statusCode, JsonObject body, boolean replayed, boolean recorded) {
+
+    public Answer(int statusCode, JsonObject body, boolean replayed) {
+      this(statusCode, body, replayed, false);
+    }
+  }
+
+  /** The key a request runs under, for actions that record their answer in their own transaction. */
+  public record Claim(Principal caller, String scope, String key) {}
 
   /**
    * Runs {@code action} once per key: with no key it simply runs; with a key the first request runs and
@@ -43,7 +60,8 @@ public final class IdempotencyStore {
         return Future.succeededFuture(new Answer(stored.get().statusCode(), stored.get().body(), true));
       }
       return action.get()
-          .compose(answer -> complete(caller, scope, key, answer.statusCode(), answer.body()).map(answer))
+          .compose(answer -> answer.recorded() ? Future.succeededFuture(answer)
+              : complete(caller, scope, key, answer.statusCode(), answer.body()).map(answer))
           .recover(err -> release(caller, scope, key).transform(v -> Future.failedFuture(err)));
     });
   }
@@ -64,10 +82,14 @@ public final class IdempotencyStore {
    * {@link #release}); the stored answer when a first request already finished.
    */
   public Future<Optional<Stored>> begin(Principal caller, String scope, String key) {
-    return pool.preparedQuery("INSERT INTO idempotency_keys (tenant_id, principal, scope, key) VALUES ($1, $2, $3, $4) "
-            + "ON CONFLICT (tenant_id, principal, scope, key) DO UPDATE SET created_at = now(), status_code = NULL, response = NULL "
-            + "WHERE idempotency_keys.created_at < now() - make_interval(hours => $5) RETURNING key")
-        .execute(Tuple.of(caller.tenantId(), caller.name(), scope, key, RETENTION_HOURS))
+    // A new key, a finished one past retention, or a running one whose lease ran out: this request takes it.
+    return pool.preparedQuery("INSERT INTO idempotency_keys (tenant_id, principal, scope, key, lease_until) "
+            + "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $6)) "
+            + "ON CONFLICT (tenant_id, principal, scope, key) DO UPDATE SET created_at = now(), status_code = NULL, response = NULL, "
+            + "lease_until = excluded.lease_until "
+            + "WHERE idempotency_keys.created_at < now() - make_interval(hours => $5) "
+            + "OR (idempotency_keys.status_code IS NULL AND idempotency_keys.lease_until < now()) RETURNING key")
+        .execute(Tuple.of(caller.tenantId(), caller.name(), scope, key, RETENTION_HOURS, (double) LEASE.toSeconds()))
         .compose(inserted -> inserted.rowCount() == 1
             ? Future.succeededFuture(Optional.<Stored>empty())
             : pool.preparedQuery("SELECT status_code, response FROM idempotency_keys WHERE tenant_id = $1 AND principal = $2 AND scope = $3 AND key = $4")
@@ -83,7 +105,15 @@ public final class IdempotencyStore {
   }
 
   public Future<Void> complete(Principal caller, String scope, String key, int statusCode, JsonObject body) {
-    return pool.preparedQuery("UPDATE idempotency_keys SET status_code = $5, response = $6 WHERE tenant_id = $1 AND principal = $2 AND scope = $3 AND key = $4")
+    return completeIn(pool, new Claim(caller, scope, key), statusCode, body);
+  }
+
+  /** Stores the answer of {@code claim} through {@code sql}: inside the transaction of the effect it describes. */
+  public static Future<Void> completeIn(io.vertx.sqlclient.SqlClient sql, Claim claim, int statusCode, JsonObject body) {
+    Principal caller = claim.caller();
+    String scope = claim.scope();
+    String key = claim.key();
+    return sql.preparedQuery("UPDATE idempotency_keys SET status_code = $5, response = $6, lease_until = NULL WHERE tenant_id = $1 AND principal = $2 AND scope = $3 AND key = $4")
         .execute(Tuple.of(caller.tenantId(), caller.name(), scope, key, statusCode, body))
         .mapEmpty();
   }
@@ -92,5 +122,13 @@ public final class IdempotencyStore {
     return pool.preparedQuery("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND principal = $2 AND scope = $3 AND key = $4 AND status_code IS NULL")
         .execute(Tuple.of(caller.tenantId(), caller.name(), scope, key))
         .mapEmpty();
+  }
+
+  /** Deletes keys past retention, at most {@code limit}; run by the upload sweeper. */
+  public static Future<Integer> prune(io.vertx.sqlclient.SqlClient sql, int limit) {
+    return sql.preparedQuery("DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
+            + "WHERE created_at < now() - make_interval(hours => $1) LIMIT $2)")
+        .execute(Tuple.of(RETENTION_HOURS, limit))
+        .map(io.vertx.sqlclient.RowSet::rowCount);
   }
 }

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * multipart upload aborted, tail and row removed), streamed uploads whose gateway died mid-stream (row
  * older than {@code staleAfter} although a live stream refreshes it), sessions left completing by a
  * crash (completed now), multipart uploads in the bucket that no row owns (a crash between creating one
- * and recording it), and audit events past retention.
+ * and recording it), audit events past retention, and Idempotency-Keys past theirs.
  */
 public final class UploadSweeper extends PeriodicChore {
 
@@ -59,6 +59,7 @@ public final class UploadSweeper extends PeriodicChore {
             .compose(abandoned -> finishCompleting(conn)
                 .compose(completed -> abortOrphans(conn)
                     .compose(orphans -> UploadSessionStore.pruneAudit(conn, config.auditRetention(), 1000)
+                        .compose(pruned -> dev.wharf.idempotency.IdempotencyStore.prune(conn, 1000))
                         .map(pruned -> new Swept(expired, abandoned, completed, orphans)))))))
         .onSuccess(swept -> {
           if (swept != null && (swept.expired() + swept.abandoned() + swept.completed() + swept.orphans()) > 0) {

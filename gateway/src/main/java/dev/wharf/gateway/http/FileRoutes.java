@@ -88,8 +88,9 @@ final class FileRoutes {
       ctx.fail(e);
       return;
     }
+    IdempotencyStore.Claim claim = idempotencyKey == null ? null : new IdempotencyStore.Claim(owner, IDEMPOTENCY_SCOPE, idempotencyKey);
     slots.run(() -> idempotency.once(owner, IDEMPOTENCY_SCOPE, idempotencyKey,
-            () -> receive(ctx, command).map(uploaded -> new IdempotencyStore.Answer(201, uploaded.file().toJson(), false))))
+            () -> receive(ctx, command, claim).map(uploaded -> new IdempotencyStore.Answer(201, uploaded.file().toJson(), false, claim != null))))
         .onComplete(ar -> {
           if (ar.failed()) {
             ctx.fail(ar.cause());
@@ -100,10 +101,10 @@ final class FileRoutes {
   }
 
   /** The body as one stream: the raw body, or the first file part of a multipart form. */
-  private Future<FileService.Uploaded> receive(RoutingContext ctx, UploadCommand command) {
+  private Future<FileService.Uploaded> receive(RoutingContext ctx, UploadCommand command, IdempotencyStore.Claim claim) {
     HttpServerRequest request = ctx.request();
     if (!isMultipart(request)) {
-      return files.upload(command, request);
+      return files.upload(command, request, claim);
     }
     io.vertx.core.Promise<FileService.Uploaded> result = io.vertx.core.Promise.promise();
     boolean[] started = {false};
@@ -119,7 +120,7 @@ final class FileRoutes {
       UploadCommand fromPart = new UploadCommand(command.owner(), part.filename(),
           part.contentType() == null || part.contentType().isBlank() ? command.contentType() : part.contentType(),
           null, command.expectedSha256(), command.priority(), command.requestId());
-      files.upload(fromPart, part).onComplete(result);
+      files.upload(fromPart, part, claim).onComplete(result);
     });
     request.exceptionHandler(result::tryFail);
     request.endHandler(v -> {
