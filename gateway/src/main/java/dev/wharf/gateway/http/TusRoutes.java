@@ -35,7 +35,9 @@ final class TusRoutes {
   static final String VERSION = "1.0.0";
   static final String EXTENSIONS = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration";
   private static final String OCTETS = "application/offset+octet-stream";
-  private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+  /** RFC 9110's IMF-fixdate (two-digit day), as tus clients parse Upload-Expires. */
+  private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.US)
+      .withZone(ZoneOffset.UTC);
 
   private final UploadSessions sessions;
   private final UploadSlots slots;
