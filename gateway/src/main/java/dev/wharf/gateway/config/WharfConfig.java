@@ -78,12 +78,22 @@ public record WharfConfig(
           s.integer("redis.pool-size", 16),
           s.string("redis.namespace", "ingest"));
       String endpoint = s.string("s3.endpoint", null);
+      // Both keys or neither: without them the SDK's default chain is used (environment, web identity
+      // token (IRSA), container and instance roles).
+      String accessKey = blankToNull(s.string("s3.access-key", null));
+      String secretKey = blankToNull(s.string("s3.secret-key", null));
+      if ((accessKey == null) != (secretKey == null)) {
+        String missing = accessKey == null ? "s3.access-key" : "s3.secret-key";
+        throw new ConfigException(missing, "must be set together with "
+            + (accessKey == null ? "s3.secret-key" : "s3.access-key")
+            + " (or leave both unset to use the default AWS credentials chain)");
+      }
       S3Config s3 = new S3Config(
           endpoint == null ? null : URI.create(endpoint),
           s.string("s3.region", "us-east-1"),
           s.string("s3.bucket", "wharf"),
-          s.required("s3.access-key"),
-          s.required("s3.secret-key"),
+          accessKey,
+          secretKey,
           s.bool("s3.path-style", endpoint != null),
           Math.toIntExact(s.bytes("s3.part-size", 8L << 20)),
           s.integer("s3.parts-in-flight", 2));
@@ -147,6 +157,10 @@ public record WharfConfig(
 
   public WharfConfig withMqtt(MqttConfig value) {
     return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, deliveries, grants, value);
+  }
+
+  private static String blankToNull(String value) {
+    return value == null || value.isBlank() ? null : value;
   }
 
   /**
