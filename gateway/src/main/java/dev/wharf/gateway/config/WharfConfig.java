@@ -54,6 +54,20 @@ public record WharfConfig(
     return from(new Settings(yaml, env));
   }
 
+  /**
+   * Every {@code WHARF_*} environment variable a setting is read from (plus the few the launcher reads:
+   * {@code WHARF_CONFIG}, {@code WHARF_LOG_LEVEL}, {@code WHARF_LOG_FORMAT}), so deployment files can be
+   * checked against it.
+   */
+  public static java.util.Set<String> environmentNames() {
+    Settings s = new Settings(Map.of(), Map.of("WHARF_ADMIN_TOKEN", "0123456789abcdef0123"));
+    from(s);
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    s.keysRead().forEach(key -> names.add(Settings.envName(key)));
+    names.addAll(java.util.List.of("WHARF_CONFIG", "WHARF_LOG_LEVEL", "WHARF_LOG_FORMAT"));
+    return names;
+  }
+
   static WharfConfig from(Settings s) {
     try {
       int port = s.integer("http.port", 8080);
