@@ -2,6 +2,9 @@ package dev.wharf.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.wharf.gateway.http.UploadSlots;
+import dev.wharf.metrics.WharfMetrics;
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +49,14 @@ class HealthMetricsTest {
     stack.eventually(Duration.ofSeconds(20), () -> stack.client.get("/metrics").send()
             .map(r -> r.bodyAsString().contains("wharf_dependency_up{dependency=\"s3\"} 1.0")))
         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aShedUploadIsCountedAsOverloaded() {
+    WharfMetrics metrics = new WharfMetrics();
+    UploadSlots slots = new UploadSlots(0, metrics.uploadsInFlight(), () -> metrics.upload("overloaded", 0));
+    assertThat(slots.run(() -> Future.succeededFuture("never")).failed()).isTrue();
+    assertThat(value(metrics.scrape(), "wharf_uploads_total{outcome=\"overloaded\"}")).isEqualTo(1.0);
   }
 
   @Test
