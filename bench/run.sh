@@ -2,23 +2,23 @@
 # The benchmarks in one command: builds every module with the bench profile (tests skipped), then runs
 # bench/target/wharf-bench.jar from the repository root. The first argument picks the benchmark: spine (the
 # default: issue 2, uploads, heap, queue), inbox (issue 3, held long-polls), mqtt (issue 4, connections and
-# grant round trips) or all (spine and inbox); options are passed through (see bench/README.md).
+# grant round trips), tus (issue 7, a 1 GiB resumable upload against a direct PUT) or all (spine and inbox); options are passed through (see bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=spine
 case "${1:-}" in
-  spine|inbox|mqtt|all) mode=$1 ;;
+  spine|inbox|mqtt|tus|all) mode=$1 ;;
 esac
 
-if [ "$mode" != "spine" ]; then
+if [ "$mode" = "inbox" ] || [ "$mode" = "mqtt" ] || [ "$mode" = "all" ]; then
   # One socket per held poll on each side (the client here, the gateway child): the default 10,000 polls need an
   # open-file limit above about 12,000. Raise the soft limit to the hard one when that is allowed.
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   echo "open-file limit (soft/hard): $(ulimit -Sn)/$(ulimit -Hn)"
 fi
 
-if [ "$mode" != "inbox" ] && [ "$mode" != "mqtt" ] && ! command -v redis-benchmark >/dev/null 2>&1; then
+if [ "$mode" != "inbox" ] && [ "$mode" != "mqtt" ] && [ "$mode" != "tus" ] && ! command -v redis-benchmark >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "redis-benchmark not found: installing Debian's redis-tools (apt-get install -y redis-tools)"
     apt-get install -y -q redis-tools >/dev/null 2>&1 \

@@ -70,6 +70,53 @@ public final class WharfBench {
     if (mode.equals("inbox") || mode.equals("all")) {
       runInbox(servers, jar, outDir);
     }
+    if (mode.equals("tus")) {
+      runTus(servers, jar, outDir);
+    }
+  }
+
+  /**
+   * The issue-7 benchmark: a large upload through /v1/tus in fixed PATCHes against a direct single PUT of the same
+   * bytes to the same s3proxy, then the gateway heap during one more; appends its table to {@code tus-results.txt}.
+   */
+  private void runTus(EmbeddedServers servers, Path jar, Path outDir) throws Exception {
+    long size = (long) intOption("tus-size-mib", 1024) << 20;
+    long chunk = (long) intOption("tus-chunk-mib", 8) << 20;
+    int repeats = intOption("repeats", 3);
+    String gatewayHeap = option("gateway-heap", "256m");
+    int partSize = intOption("part-size-mib", 8) << 20;
+    Path gatewayLog = outDir.resolve("gateway-tus.log");
+    out.println("starting the gateway: java -Xmx" + gatewayHeap + " -jar " + jar + " serve  (log: " + gatewayLog + ")");
+    GatewayProcess gateway = GatewayProcess.start(jar, gatewayHeap, servers, Map.of(
+        "WHARF_S3_PART_SIZE", (partSize >> 20) + "MiB", "WHARF_UPLOADS_MAX_FILE_BYTES", "64GiB"), gatewayLog);
+    toClose.push(gateway);
+    gateway.createDevice();
+    DirectS3 direct = new DirectS3(servers, partSize);
+    toClose.push(direct);
+    out.printf(Locale.ROOT, "(e) tus: %d MiB in %d MiB PATCHes vs one direct PUT, %d rounds, gateway -Xmx%s, part size %d MiB%n",
+        size >> 20, chunk >> 20, repeats, gatewayHeap, partSize >> 20);
+    TusBench.Result r = new TusBench(gateway, direct, new GeneratedBytes(7), out).run(size, chunk, repeats);
+    gateway.close();
+
+    ResultTable table = new ResultTable();
+    String label = " (" + (size >> 20) + " MiB, " + (chunk >> 20) + " MiB PATCHes)";
+    table.add("tus upload via gateway" + label + " MB/s", fmt1(r.tus()));
+    table.add("direct S3 single PUT (MB/s)", fmt1(r.singlePut()));
+    table.add("ratio tus/single PUT", fmt2(r.tus() / r.singlePut()));
+    table.add("gateway cpu s/GB on the tus path", fmt2(r.gatewayCpuPerGb()));
+    table.add("gateway heap idle / peak during a tus upload", fmtMib(r.heapIdle()) + " / " + fmtMib(r.heapPeak()));
+    table.add("peak heap above idle", fmtMib(r.heapPeak() - r.heapIdle()), "< 64 MiB");
+    table.add("  same, survivor+old only (no eden)", fmtMib(r.heapPeakBesideEden() - r.heapIdleBesideEden()));
+    table.add("heap-round upload complete, size and sha256 match", r.heapUploadOk() ? "yes" : "NO", "yes");
+    String rendered = table.render();
+    out.println();
+    out.print(rendered);
+    String header = "# wharf-bench tus, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
+        + " cores, java " + System.getProperty("java.version") + ", gateway -Xmx" + gatewayHeap + "\n";
+    Path results = outDir.resolve("tus-results.txt");
+    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    out.println();
+    out.println("appended to " + results);
   }
 
   /** The issue-2 benchmark: (a) upload throughput, (b) heap during a large upload, (c) queue rate; writes results.txt. */
@@ -241,8 +288,8 @@ public final class WharfBench {
     Map<String, String> options = new LinkedHashMap<>();
     int first = 0;
     if (args.length > 0 && !args[0].startsWith("--")) {
-      if (!List.of("spine", "inbox", "all").contains(args[0])) {
-        throw new IllegalArgumentException("the benchmark is spine (the default), inbox or all; see bench/README.md (at: " + args[0] + ")");
+      if (!List.of("spine", "inbox", "all", "tus").contains(args[0])) {
+        throw new IllegalArgumentException("the benchmark is spine (the default), inbox, tus or all; see bench/README.md (at: " + args[0] + ")");
       }
       options.put("mode", args[0]);
       first = 1;

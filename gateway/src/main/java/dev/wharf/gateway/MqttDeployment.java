@@ -24,7 +24,7 @@ public final class MqttDeployment {
 
   static Future<MqttDeployment> deploy(Vertx vertx, Services services) {
     MqttConfig config = services.config().mqtt();
-    DeviceMessages messages = new DeviceMessages(services.grants(), services.inboxAcks(), services.config().http().publicUrl(),
+    DeviceMessages messages = new DeviceMessages(services.grants(), services.uploadSessions(), services.inboxAcks(), services.config().http().publicUrl(),
         config.maxPayloadBytes(), services.mqttMetrics());
     switch (config.mode()) {
       case ENDPOINT -> {

@@ -11,6 +11,7 @@ import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.ingest.IngestQueue;
 import dev.wharf.ingest.JobService;
 import dev.wharf.metrics.WharfMetrics;
+import dev.wharf.uploads.UploadSessions;
 import dev.wharf.mqtt.InboxAcks;
 import dev.wharf.mqtt.MqttMetrics;
 import io.vertx.redis.client.Redis;
@@ -35,4 +36,5 @@ public record Services(
     WharfMetrics metrics,
     MqttMetrics mqttMetrics,
     dev.wharf.gateway.http.UploadSlots uploadSlots,
-    DeliveryService deliveries) {}
+    DeliveryService deliveries,
+    UploadSessions uploadSessions) {}

@@ -23,6 +23,8 @@ import dev.wharf.ingest.validate.Validators;
 import dev.wharf.metrics.WharfMetrics;
 import dev.wharf.mqtt.InboxAcks;
 import dev.wharf.mqtt.MqttMetrics;
+import dev.wharf.uploads.UploadSessions;
+import dev.wharf.uploads.UploadSweeper;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
@@ -76,7 +78,9 @@ public final class WharfApp {
       return blobs.ensureBucket()
           .compose(v -> RedisIngestQueue.create(vertx, redis, config.redis().namespace()))
           .map(queue -> {
-            FileService files = new FileService(pool, blobs, queue, config.uploads(), config.ingest(), metrics);
+            FileService files = new FileService(vertx, pool, blobs, queue, config.uploads(), config.ingest(), metrics);
+            UploadSessions sessions = new UploadSessions(vertx, pool, blobs, files, config.sessions(), config.s3().partSize(),
+                config.grants().maxOpenUploads(), metrics);
             DeliveryService deliveries = new DeliveryService(vertx, pool, blobs, config.deliveries(), config.uploads(), metrics);
             InboxAcks inboxAcks = (device, id) -> deliveries.ack(device, id).mapEmpty();
             return new Services(config, pool, redisClient, redis, blobs, queue,
@@ -84,7 +88,7 @@ public final class WharfApp {
                 new JobService(pool, queue, metrics),
                 new IdempotencyStore(pool), new GrantService(pool, files, config.grants(), metrics), inboxAcks,
                 metrics, new MqttMetrics(metrics), new UploadSlots(config.uploads().maxConcurrentUploads(), metrics.uploadsInFlight(),
-                    () -> metrics.upload("overloaded", 0)), deliveries);
+                    () -> metrics.upload("overloaded", 0)), deliveries, sessions);
           })
           .compose(services -> new WharfApp(vertx, services, blobs).deploy())
           .recover(err -> {
@@ -104,7 +108,11 @@ public final class WharfApp {
     return workers
         .compose(id -> {
           track(id);
-          return vertx.deployVerticle(new Reconciler(services.pool(), services.queue(), services.blobs(), cfg.ingest(), services.metrics()));
+          return vertx.deployVerticle(new Reconciler(services.pool(), services.queue(), cfg.ingest(), services.metrics()));
+        })
+        .compose(id -> {
+          track(id);
+          return vertx.deployVerticle(new UploadSweeper(services.uploadSessions(), cfg.ingest().staleUploadAfter()));
         })
         .compose(id -> {
           track(id);

@@ -97,6 +97,10 @@ public final class TestStack {
     env.put("WHARF_INGEST_BACKOFF_MAX", "1s");
     env.put("WHARF_INGEST_MAX_ATTEMPTS", "3");
     env.put("WHARF_INGEST_RECONCILE_INTERVAL", "1s");
+    // Short enough that a slow upload outlives it (its heartbeat must keep it), and the sweeper runs often.
+    env.put("WHARF_INGEST_STALE_UPLOAD_AFTER", "3s");
+    env.put("WHARF_UPLOADS_SWEEP_INTERVAL", "500ms");
+    env.put("WHARF_UPLOADS_SESSION_LEASE", "3s");
     env.putAll(extra);
     return env;
   }

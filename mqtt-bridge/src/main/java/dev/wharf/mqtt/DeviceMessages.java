@@ -8,6 +8,12 @@ import dev.wharf.grants.GrantService;
 import dev.wharf.grants.GrantService.GrantRequest;
 import dev.wharf.grants.GrantService.IssuedGrant;
 import dev.wharf.ingest.Priority;
+import dev.wharf.uploads.UploadSession.Protocol;
+import dev.wharf.uploads.UploadSessions;
+import dev.wharf.uploads.UploadSessions.NewSession;
+import io.vertx.core.json.JsonArray;
+import java.util.ArrayList;
+import java.util.List;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
@@ -27,6 +33,7 @@ public final class DeviceMessages {
   private static final Logger log = LoggerFactory.getLogger(DeviceMessages.class);
 
   private final GrantService grants;
+  private final UploadSessions sessions;
   private final InboxAcks inbox;
   private final String grantUrlBase;
   private final int maxPayloadBytes;
@@ -35,8 +42,10 @@ public final class DeviceMessages {
   /**
    * @param grantUrlBase public URL of the gateway's HTTP API, to which {@code /v1/grants/{token}} is added
    */
-  public DeviceMessages(GrantService grants, InboxAcks inbox, String grantUrlBase, int maxPayloadBytes, MqttMetrics metrics) {
+  public DeviceMessages(GrantService grants, UploadSessions sessions, InboxAcks inbox, String grantUrlBase, int maxPayloadBytes,
+      MqttMetrics metrics) {
     this.grants = grants;
+    this.sessions = sessions;
     this.inbox = inbox;
     this.grantUrlBase = grantUrlBase.endsWith("/") ? grantUrlBase.substring(0, grantUrlBase.length() - 1) : grantUrlBase;
     this.maxPayloadBytes = maxPayloadBytes;
@@ -64,7 +73,8 @@ public final class DeviceMessages {
       result = switch (kind) {
         case UPLOAD_REQUEST -> uploadRequest(device, payload);
         case INBOX_ACK -> inboxAck(device, payload);
-        default -> Future.failedFuture(ClientException.badRequest("not_supported", "direct-to-storage uploads are not offered yet"));
+        case UPLOAD_COMPLETE -> uploadComplete(device, payload);
+        default -> Future.failedFuture(ClientException.badRequest("unknown_topic", "devices do not publish on " + topic));
       };
     } catch (RuntimeException e) {
       result = Future.failedFuture(e);
@@ -74,6 +84,13 @@ public final class DeviceMessages {
 
   private Future<Reply> uploadRequest(Principal device, Buffer payload) {
     JsonObject json = parse(payload);
+    String mode = optionalString(json, "mode");
+    if ("resumable".equals(mode) || "direct".equals(mode)) {
+      return sessionRequest(device, json, "resumable".equals(mode) ? Protocol.TUS : Protocol.DIRECT);
+    }
+    if (mode != null && !"put".equals(mode)) {
+      throw MqttErrors.badRequest("'mode' must be put, resumable or direct");
+    }
     GrantRequest request = new GrantRequest(
         requiredString(json, "req"),
         requiredString(json, "filename"),
@@ -91,6 +108,59 @@ public final class DeviceMessages {
         .put("method", "PUT")
         .put("url", grantUrlBase + "/v1/grants/" + issued.token())
         .put("expires_at", issued.grant().expiresAt().toInstant().toString()));
+  }
+
+  /**
+   * {@code "mode":"resumable"}: a tus upload URL on this gateway; {@code "mode":"direct"}: a session with
+   * presigned part URLs (the first batch; more over HTTP). Both count against the device's open uploads, and
+   * a repeated {@code req} gets the same session.
+   */
+  private Future<Reply> sessionRequest(Principal device, JsonObject json, Protocol protocol) {
+    String req = requiredString(json, "req");
+    NewSession request = new NewSession(requiredString(json, "filename"), optionalString(json, "content_type"), size(json),
+        optionalString(json, "sha256"), Priority.parse(optionalString(json, "priority")), req, req);
+    return sessions.create(device, protocol, request).compose(session -> {
+      JsonObject reply = new JsonObject()
+          .put("req", req)
+          .put("file_id", session.fileId().toString())
+          .put("expires_at", session.expiresAt().toInstant().toString());
+      if (protocol == Protocol.TUS) {
+        return Future.succeededFuture(new Reply(TopicKind.UPLOAD_GRANT, reply.put("method", "tus")
+            .put("url", grantUrlBase + "/v1/tus/" + session.fileId())));
+      }
+      int count = Math.min(UploadSessions.lastPart(session), sessions.config().presignBatch());
+      List<Integer> numbers = new ArrayList<>();
+      for (int n = 1; n <= count; n++) {
+        numbers.add(n);
+      }
+      return sessions.presign(device, session.fileId(), numbers).map(urls -> {
+        JsonArray parts = new JsonArray();
+        urls.forEach(u -> parts.add(new JsonObject().put("number", u.number()).put("url", u.url()).put("expires_at", u.expiresAt().toString())));
+        return new Reply(TopicKind.UPLOAD_GRANT, reply.put("method", "direct").put("part_size", session.partSize())
+            .put("parts_total", UploadSessions.lastPart(session)).put("parts", parts)
+            .put("more_parts", grantUrlBase + "/v1/uploads/" + session.fileId() + "/parts"));
+      });
+    });
+  }
+
+  /** {@code upload/complete}: the parts of a direct session are in storage; the answer goes to files/status. */
+  private Future<Reply> uploadComplete(Principal device, Buffer payload) {
+    JsonObject json = parse(payload);
+    String raw = requiredString(json, "file_id");
+    UUID id;
+    try {
+      id = UUID.fromString(raw);
+    } catch (IllegalArgumentException e) {
+      throw ClientException.notFound("upload");
+    }
+    Object req = json.getValue("req");
+    return sessions.completeDirect(device, id, req instanceof String s ? s : null).map(file -> {
+      JsonObject status = new JsonObject().put("file_id", file.id().toString()).put("status", file.status().wireName());
+      if (req instanceof String s) {
+        status.put("req", s);
+      }
+      return new Reply(TopicKind.FILES_STATUS, status);
+    });
   }
 
   private Future<Reply> inboxAck(Principal device, Buffer payload) {
@@ -119,7 +189,7 @@ public final class DeviceMessages {
     }
     JsonObject body = new JsonObject();
     TopicKind replyKind = kind == null ? TopicKind.ERRORS : kind.replyTopic();
-    Object id = peek(payload, replyKind == TopicKind.UPLOAD_GRANT ? "req" : "id");
+    Object id = peek(payload, replyKind == TopicKind.UPLOAD_GRANT ? "req" : kind == TopicKind.UPLOAD_COMPLETE ? "file_id" : "id");
     if (replyKind == TopicKind.UPLOAD_GRANT) {
       body.put("req", id);
     } else {

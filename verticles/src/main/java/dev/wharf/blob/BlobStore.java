@@ -17,7 +17,44 @@ public interface BlobStore {
    * more than {@code maxBytes} arrive, with a 503 {@link dev.wharf.error.ServerException} when storage is
    * down, and in both cases leaves nothing stored under {@code key} (a started multipart is aborted).
    */
-  Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType);
+  default Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType) {
+    return put(key, body, maxBytes, contentType, uploadId -> Future.succeededFuture());
+  }
+
+  /**
+   * As {@link #put(String, ReadStream, long, String)}; when the body turns out to need a multipart upload,
+   * {@code onMultipart} is called with its upload id before the first part is sent, and no part is sent
+   * until its future succeeds (so the caller can record the id where a sweeper will find it).
+   */
+  Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType,
+      java.util.function.Function<String, Future<Void>> onMultipart);
+
+  /** Stores {@code length} bytes of {@code bytes} as one object (small objects only: they are in memory). */
+  Future<Void> putBytes(String key, byte[] bytes, int length);
+
+  /** Starts a multipart upload of {@code key}; answers its upload id. */
+  Future<String> createMultipart(String key, String contentType);
+
+  /** Uploads one part of a multipart upload from memory; answers its ETag (as S3 sent it). */
+  Future<String> uploadPart(String key, String uploadId, int partNumber, byte[] bytes, int length);
+
+  /** The parts storage holds for a multipart upload, in part-number order. */
+  Future<java.util.List<PartInfo>> listParts(String key, String uploadId);
+
+  /** Completes a multipart upload from {@code parts} (number and ETag, in order). */
+  Future<Void> completeMultipart(String key, String uploadId, java.util.List<PartInfo> parts);
+
+  /** Aborts a multipart upload; an upload that is already gone counts as aborted. */
+  Future<Void> abortMultipart(String key, String uploadId);
+
+  /** Multipart uploads open under {@code prefix}, at most {@code limit}. */
+  Future<java.util.List<OpenMultipart>> openMultiparts(String prefix, int limit);
+
+  /**
+   * A URL that lets its holder upload part {@code partNumber} of a multipart upload with one HTTP PUT until
+   * {@code ttl} passes, without any other credential. The URL is a secret: never log it.
+   */
+  Future<String> presignPart(String key, String uploadId, int partNumber, java.time.Duration ttl);
 
   /** Size and ETag of a stored object; 404 {@code not_found} when absent. */
   Future<BlobInfo> head(String key);

@@ -9,9 +9,23 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.streams.ReadStream;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.Supplier;
+import software.amazon.awssdk.core.async.AsyncRequestBody;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
+import software.amazon.awssdk.services.s3.model.UploadPartResponse;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+import software.amazon.awssdk.services.s3.presigner.model.UploadPartPresignRequest;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -41,10 +55,12 @@ public final class S3BlobStore implements BlobStore {
   private final Vertx vertx;
   private final S3AsyncClient s3;
   private final S3Config config;
+  private final S3Presigner presigner;
 
-  private S3BlobStore(Vertx vertx, S3AsyncClient s3, S3Config config) {
+  private S3BlobStore(Vertx vertx, S3AsyncClient s3, S3Presigner presigner, S3Config config) {
     this.vertx = vertx;
     this.s3 = s3;
+    this.presigner = presigner;
     this.config = config;
   }
 
@@ -72,7 +88,14 @@ public final class S3BlobStore implements BlobStore {
     if (config.endpoint() != null) {
       builder.endpointOverride(config.endpoint());
     }
-    return new S3BlobStore(vertx, builder.build(), config);
+    S3Presigner.Builder presigner = S3Presigner.builder()
+        .region(Region.of(region))
+        .credentialsProvider(credentials(config))
+        .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(config.pathStyle()).build());
+    if (config.endpoint() != null) {
+      presigner.endpointOverride(config.endpoint());
+    }
+    return new S3BlobStore(vertx, builder.build(), presigner.build(), config);
   }
 
   private static AwsCredentialsProvider credentials(S3Config config) {
@@ -83,16 +106,103 @@ public final class S3BlobStore implements BlobStore {
   }
 
   @Override
-  public Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType) {
+  public Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType,
+      Function<String, Future<Void>> onMultipart) {
     Context context = vertx.getOrCreateContext();
     S3Upload upload = new S3Upload(s3, context, config.bucket(), key, contentType, body, maxBytes,
-        config.partSize(), config.partsInFlight());
+        config.partSize(), config.partsInFlight(), onMultipart);
     if (Vertx.currentContext() == context) {
       return upload.start();
     }
     Promise<StoredBlob> stored = Promise.promise();
     context.runOnContext(v -> upload.start().onComplete(stored));
     return stored.future();
+  }
+
+  @Override
+  public Future<Void> putBytes(String key, byte[] bytes, int length) {
+    return call(vertx.getOrCreateContext(), () -> s3.putObject(b -> b.bucket(config.bucket()).key(key).contentLength((long) length),
+            AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
+        .<Void>mapEmpty()
+        .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  @Override
+  public Future<String> createMultipart(String key, String contentType) {
+    return call(vertx.getOrCreateContext(), () -> s3.createMultipartUpload(b -> b.bucket(config.bucket()).key(key).contentType(contentType)))
+        .map(CreateMultipartUploadResponse::uploadId)
+        .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  @Override
+  public Future<String> uploadPart(String key, String uploadId, int partNumber, byte[] bytes, int length) {
+    return call(vertx.getOrCreateContext(), () -> s3.uploadPart(
+            b -> b.bucket(config.bucket()).key(key).uploadId(uploadId).partNumber(partNumber).contentLength((long) length),
+            AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
+        .map(UploadPartResponse::eTag)
+        .recover(e -> Future.failedFuture(S3Failures.forUpload(e)));
+  }
+
+  @Override
+  public Future<List<PartInfo>> listParts(String key, String uploadId) {
+    Context context = vertx.getOrCreateContext();
+    List<PartInfo> parts = new ArrayList<>();
+    return listParts(context, key, uploadId, null, parts).map(v -> {
+      parts.sort(Comparator.comparingInt(PartInfo::number));
+      return parts;
+    });
+  }
+
+  private Future<Void> listParts(Context context, String key, String uploadId, Integer marker, List<PartInfo> into) {
+    return call(context, () -> s3.listParts(b -> b.bucket(config.bucket()).key(key).uploadId(uploadId).partNumberMarker(marker)))
+        .recover(e -> Future.failedFuture(S3Failures.forUpload(e)))
+        .compose(page -> {
+          page.parts().forEach(p -> into.add(new PartInfo(p.partNumber(), p.size(), p.eTag())));
+          return Boolean.TRUE.equals(page.isTruncated()) && page.nextPartNumberMarker() != null
+              ? listParts(context, key, uploadId, page.nextPartNumberMarker(), into)
+              : Future.succeededFuture();
+        });
+  }
+
+  @Override
+  public Future<Void> completeMultipart(String key, String uploadId, List<PartInfo> parts) {
+    List<CompletedPart> completed = parts.stream()
+        .map(p -> CompletedPart.builder().partNumber(p.number()).eTag(p.etag()).build())
+        .toList();
+    return call(vertx.getOrCreateContext(), () -> s3.completeMultipartUpload(b -> b.bucket(config.bucket()).key(key).uploadId(uploadId)
+            .multipartUpload(m -> m.parts(completed))))
+        .<Void>mapEmpty()
+        .recover(e -> Future.failedFuture(S3Failures.forUpload(e)));
+  }
+
+  @Override
+  public Future<Void> abortMultipart(String key, String uploadId) {
+    return call(vertx.getOrCreateContext(), () -> s3.abortMultipartUpload(b -> b.bucket(config.bucket()).key(key).uploadId(uploadId)))
+        .<Void>mapEmpty()
+        .recover(e -> S3Failures.statusOf(e) == 404 || S3Failures.unwrap(e) instanceof NoSuchUploadException
+            ? Future.succeededFuture()
+            : Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  @Override
+  public Future<List<OpenMultipart>> openMultiparts(String prefix, int limit) {
+    // Not every S3-compatible server takes max-uploads (s3proxy answers 501), so the page is cut here.
+    return call(vertx.getOrCreateContext(), () -> s3.listMultipartUploads(b -> b.bucket(config.bucket()).prefix(prefix)))
+        .map(page -> page.uploads().stream()
+            .limit(limit)
+            .map(u -> new OpenMultipart(u.key(), u.uploadId(), u.initiated() == null ? Instant.EPOCH : u.initiated()))
+            .toList())
+        .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
+  }
+
+  @Override
+  public Future<String> presignPart(String key, String uploadId, int partNumber, Duration ttl) {
+    // Presigning is local (an HMAC), but a credentials provider other than static keys may block to fetch them.
+    return vertx.executeBlocking(() -> presigner.presignUploadPart(UploadPartPresignRequest.builder()
+            .signatureDuration(ttl)
+            .uploadPartRequest(b -> b.bucket(config.bucket()).key(key).uploadId(uploadId).partNumber(partNumber))
+            .build()).url().toString(), false)
+        .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
   }
 
   @Override
@@ -159,6 +269,7 @@ public final class S3BlobStore implements BlobStore {
   public Future<Void> close() {
     return vertx.executeBlocking(() -> {
       s3.close();
+      presigner.close();
       return null;
     }, false);
   }

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.NoSuchUploadException;
 
 /** Turns what the S3 client fails with into Wharf's error hierarchy. */
 final class S3Failures {
@@ -30,6 +31,18 @@ final class S3Failures {
     }
     if (statusOf(cause) == 416) {
       return new ClientException(416, "range_not_satisfiable", "range is outside the object");
+    }
+    return unavailable(cause);
+  }
+
+  /** For calls on a multipart upload: one that storage no longer knows is 404 {@code upload_gone}, the rest 503. */
+  static WharfException forUpload(Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof NoSuchUploadException || statusOf(cause) == 404) {
+      return new ClientException(404, "upload_gone", "storage no longer has this multipart upload");
+    }
+    if (statusOf(cause) == 400) {
+      return ClientException.badRequest("invalid_part", "storage refused the parts: " + cause.getMessage());
     }
     return unavailable(cause);
   }

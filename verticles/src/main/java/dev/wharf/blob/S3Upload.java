@@ -16,6 +16,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,7 @@ final class S3Upload {
   private final long maxBytes;
   private final int partSize;
   private final int partsInFlight;
+  private final Function<String, Future<Void>> onMultipart;
 
   private final Promise<StoredBlob> result = Promise.promise();
   private final MessageDigest sha256 = newSha256();
@@ -68,6 +70,7 @@ final class S3Upload {
   private byte[] fullPart;
   private long received;
   private int nextPartNumber = 1;
+  private Future<String> created;
   private Future<String> uploadId;
   private boolean bodyPaused;
   private boolean bodyEnded;
@@ -75,7 +78,7 @@ final class S3Upload {
   private boolean failed;
 
   S3Upload(S3AsyncClient s3, Context context, String bucket, String key, String contentType,
-      ReadStream<Buffer> body, long maxBytes, int partSize, int partsInFlight) {
+      ReadStream<Buffer> body, long maxBytes, int partSize, int partsInFlight, Function<String, Future<Void>> onMultipart) {
     this.s3 = s3;
     this.context = context;
     this.bucket = bucket;
@@ -85,6 +88,7 @@ final class S3Upload {
     this.maxBytes = maxBytes;
     this.partSize = partSize;
     this.partsInFlight = partsInFlight;
+    this.onMultipart = onMultipart;
   }
 
   /** Takes over the body (its handlers and flow) and returns what was stored. Call on {@code context}. */
@@ -185,8 +189,10 @@ final class S3Upload {
       return;
     }
     if (uploadId == null) {
-      uploadId = call(() -> s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType)))
-          .map(created -> created.uploadId());
+      created = call(() -> s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType)))
+          .map(response -> response.uploadId());
+      // No part goes up before the caller has recorded the id, so a crash cannot leave an upload nobody knows.
+      uploadId = created.compose(id -> onMultipart.apply(id).map(id));
     }
     Future<CompletedPart> done = uploadId.compose(id -> call(() -> s3.uploadPart(
             b -> b.bucket(bucket).key(key).uploadId(id).partNumber(partNumber).contentLength((long) length),
@@ -254,7 +260,7 @@ final class S3Upload {
     spareParts.clear();
     part = null;
     fullPart = null;
-    Future<String> started = uploadId;
+    Future<String> started = created;
     Future.join(new ArrayList<>(uploading))
         .transform(settled -> started == null ? Future.<Void>succeededFuture() : started.transform(
             created -> created.succeeded() ? abort(created.result()) : Future.<Void>succeededFuture()))

@@ -7,7 +7,8 @@ package dev.wharf.db;
 public enum LeaderLock {
   RECONCILER(0x5748_4152_4601L),
   DELIVERY_SWEEPER(0x5748_4152_4602L),
-  GRANT_SWEEPER(0x5748_4152_4603L);
+  GRANT_SWEEPER(0x5748_4152_4603L),
+  UPLOAD_SWEEPER(0x5748_4152_4604L);
 
   private final long key;
 

@@ -15,12 +15,15 @@ import dev.wharf.ingest.JobStore;
 import dev.wharf.ingest.Priority;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +37,7 @@ public final class FileService {
   private static final Logger log = LoggerFactory.getLogger(FileService.class);
   private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
 
+  private final Vertx vertx;
   private final Pool pool;
   private final BlobStore blobs;
   private final IngestQueue queue;
@@ -41,7 +45,8 @@ public final class FileService {
   private final IngestConfig ingest;
   private final WharfMetrics metrics;
 
-  public FileService(Pool pool, BlobStore blobs, IngestQueue queue, UploadConfig uploads, IngestConfig ingest, WharfMetrics metrics) {
+  public FileService(Vertx vertx, Pool pool, BlobStore blobs, IngestQueue queue, UploadConfig uploads, IngestConfig ingest, WharfMetrics metrics) {
+    this.vertx = vertx;
     this.pool = pool;
     this.blobs = blobs;
     this.queue = queue;
@@ -102,18 +107,24 @@ public final class FileService {
     UUID jobId = UUID.randomUUID();
     String key = "t/" + owner.tenantId() + "/files/" + fileId;
     String contentType = normaliseType(cmd.contentType());
+    // A live stream keeps its row fresh, so the sweeper never takes a slow upload for an abandoned one.
+    long heartbeat = Math.max(100, ingest.staleUploadAfter().toMillis() / 4);
+    long[] timer = {-1};
     return FileStore.insertUploading(pool, fileId, owner, filename, cmd.filename(), contentType, key, cmd.priority().band())
         .recover(err -> Future.failedFuture(Database.unavailableIfConnection(err)))
-        .compose(v -> blobs.put(key, body, limit, contentType)
-            .recover(err -> forget(fileId, null).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
-        .compose(stored -> verifyChecksum(cmd, stored)
-            .compose(v -> commit(fileId, jobId, owner, cmd.priority(), stored))
-            .recover(err -> forget(fileId, key).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
-        .compose(stored -> {
-          queue.enqueue(jobId.toString(), cmd.priority(), System.currentTimeMillis())
-              .onFailure(err -> log.warn("job not scheduled, the reconciler will [job={}, cause={}]", jobId, err.toString()));
-          return FileStore.get(pool, owner, fileId).map(file -> new Uploaded(file, jobId));
+        .compose(v -> {
+          timer[0] = vertx.setPeriodic(heartbeat, id -> FileStore.touch(pool, fileId)
+              .onFailure(err -> log.debug("upload heartbeat missed [file={}, cause={}]", fileId, err.toString())));
+          return blobs.put(key, body, limit, contentType, uploadId -> FileStore.recordMultipart(pool, fileId, uploadId)
+                  .recover(err -> Future.failedFuture(Database.unavailableIfConnection(err))))
+              .andThen(ar -> vertx.cancelTimer(timer[0]))
+              .recover(err -> forget(fileId, null).transform(ignored -> Future.<StoredBlob>failedFuture(err)));
         })
+        .compose(stored -> verifyChecksum(cmd, stored)
+            .compose(v -> commit(fileId, jobId, owner, cmd.priority(), stored.size(), stored.sha256(), null))
+            .map(stored)
+            .recover(err -> forget(fileId, key).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
+        .compose(stored -> enqueued(owner, fileId, jobId, cmd.priority()))
         .andThen(ar -> {
           if (ar.succeeded()) {
             FileRecord file = ar.result().file();
@@ -129,6 +140,29 @@ public final class FileService {
         });
   }
 
+  /**
+   * Commits bytes that are in storage: the file row {@code uploading → uploaded} with its size and SHA-256
+   * (null when only ingest will know it), its ingest job, and whatever {@code alsoInTx} adds, in one
+   * transaction; then schedules the job. Used by streamed uploads and by resumable sessions alike.
+   */
+  public Future<Uploaded> commitUploaded(Principal owner, UUID fileId, Priority priority, long size, String sha256,
+      Function<SqlConnection, Future<Void>> alsoInTx) {
+    UUID jobId = UUID.randomUUID();
+    return commit(fileId, jobId, owner, priority, size, sha256, alsoInTx)
+        .compose(v -> enqueued(owner, fileId, jobId, priority))
+        .andThen(ar -> {
+          if (ar.succeeded()) {
+            metrics.upload("created", size);
+          }
+        });
+  }
+
+  private Future<Uploaded> enqueued(Principal owner, UUID fileId, UUID jobId, Priority priority) {
+    queue.enqueue(jobId.toString(), priority, System.currentTimeMillis())
+        .onFailure(err -> log.warn("job not scheduled, the reconciler will [job={}, cause={}]", jobId, err.toString()));
+    return FileStore.get(pool, owner, fileId).map(file -> new Uploaded(file, jobId));
+  }
+
   private Future<Void> verifyChecksum(UploadCommand cmd, StoredBlob stored) {
     if (cmd.expectedSha256() == null || cmd.expectedSha256().equalsIgnoreCase(stored.sha256())) {
       return Future.succeededFuture();
@@ -137,13 +171,14 @@ public final class FileService {
         "the body's SHA-256 is " + stored.sha256() + ", not the declared " + cmd.expectedSha256().toLowerCase(Locale.ROOT)));
   }
 
-  private Future<StoredBlob> commit(UUID fileId, UUID jobId, Principal owner, Priority priority, StoredBlob stored) {
-    return pool.withTransaction(tx -> FileStore.markUploaded(tx, fileId, stored.size(), stored.sha256())
+  private Future<Void> commit(UUID fileId, UUID jobId, Principal owner, Priority priority, long size, String sha256,
+      Function<SqlConnection, Future<Void>> alsoInTx) {
+    return pool.withTransaction(tx -> FileStore.markUploaded(tx, fileId, size, sha256)
             .compose(marked -> marked
                 ? JobStore.insert(tx, jobId, fileId, owner, priority, ingest.maxAttempts())
-                : Future.failedFuture(ServerException.unavailable("postgres", new IllegalStateException("upload row vanished")))))
-        .recover(err -> Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("postgres", err)))
-        .map(stored);
+                : Future.failedFuture(ServerException.unavailable("postgres", new IllegalStateException("upload row vanished"))))
+            .compose(v -> alsoInTx == null ? Future.<Void>succeededFuture() : alsoInTx.apply(tx)))
+        .recover(err -> Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("postgres", err)));
   }
 
   /** Best-effort removal of what a failed upload left; the janitor catches what this misses. */

@@ -57,9 +57,24 @@ public final class FileStore {
         .mapEmpty();
   }
 
+  /** Records the multipart upload behind a streamed upload, before its first part is sent. */
+  public static Future<Void> recordMultipart(SqlClient sql, UUID id, String uploadId) {
+    return sql.preparedQuery("UPDATE files SET multipart_upload_id = $2, updated_at = now() WHERE id = $1")
+        .execute(Tuple.of(id, uploadId))
+        .mapEmpty();
+  }
+
+  /** Marks an upload in progress as alive. */
+  public static Future<Void> touch(SqlClient sql, UUID id) {
+    return sql.preparedQuery("UPDATE files SET updated_at = now() WHERE id = $1 AND status = 'uploading'")
+        .execute(Tuple.of(id))
+        .mapEmpty();
+  }
+
   /** {@code uploading → uploaded} once the bytes are stored; false when the row is gone. */
   public static Future<Boolean> markUploaded(SqlClient sql, UUID id, long size, String sha256) {
-    return sql.preparedQuery("UPDATE files SET status = 'uploaded', size = $2, sha256 = $3, updated_at = now() WHERE id = $1 AND status = 'uploading'")
+    return sql.preparedQuery("UPDATE files SET status = 'uploaded', size = $2, sha256 = $3, multipart_upload_id = NULL, updated_at = now() "
+            + "WHERE id = $1 AND status = 'uploading'")
         .execute(Tuple.of(id, size, sha256))
         .map(rows -> rows.rowCount() == 1);
   }
@@ -73,7 +88,7 @@ public final class FileStore {
 
   /** The verdict of ingest: {@code processed} or {@code failed} with a detail, and what was learned. */
   public static Future<Void> markVerified(SqlClient sql, UUID id, FileStatus status, String detail, JsonObject metadata) {
-    return sql.preparedQuery("UPDATE files SET status = $2, status_detail = $3, metadata = $4, updated_at = now() "
+    return sql.preparedQuery("UPDATE files SET status = $2, status_detail = $3, metadata = $4, sha256 = coalesce(sha256, ($4::jsonb)->>'verified_sha256'), updated_at = now() "
             + "WHERE id = $1 AND status IN ('uploaded', 'processing')")
         .execute(Tuple.of(id, status.wireName(), detail, metadata))
         .mapEmpty();
@@ -116,13 +131,22 @@ public final class FileStore {
         .map(rows -> page(rows, limit));
   }
 
-  /** Rows left {@code uploading} longer than {@code age}: an upload whose gateway died mid-stream. */
-  public static Future<List<FileRecord>> staleUploads(SqlClient sql, Duration age, int limit) {
-    return sql.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.status = 'uploading' AND f.updated_at < now() - make_interval(secs => $1) LIMIT $2")
-        .execute(Tuple.of((double) age.toSeconds(), limit))
+  /** A streamed upload left behind by a gateway that died mid-stream: its row, object and multipart upload. */
+  public record StaleUpload(UUID id, String tenantId, String deviceId, String objectKey, String multipartUploadId) {}
+
+  /**
+   * Rows left {@code uploading} longer than {@code age} by a streamed upload (resumable sessions have their
+   * own expiry): an upload whose gateway died mid-stream.
+   */
+  public static Future<List<StaleUpload>> staleUploads(SqlClient sql, Duration age, int limit) {
+    return sql.preparedQuery("SELECT f.id, f.tenant_id, f.device_id, f.object_key, f.multipart_upload_id FROM files f "
+            + "WHERE f.status = 'uploading' AND f.updated_at < now() - make_interval(secs => $1) "
+            + "AND NOT EXISTS (SELECT 1 FROM upload_sessions s WHERE s.file_id = f.id) LIMIT $2")
+        .execute(Tuple.of(age.toMillis() / 1000.0, limit))
         .map(rows -> {
-          List<FileRecord> out = new ArrayList<>();
-          rows.forEach(row -> out.add(map(row)));
+          List<StaleUpload> out = new ArrayList<>();
+          rows.forEach(row -> out.add(new StaleUpload(row.getUUID("id"), row.getString("tenant_id"), row.getString("device_id"),
+              row.getString("object_key"), row.getString("multipart_upload_id"))));
           return out;
         });
   }

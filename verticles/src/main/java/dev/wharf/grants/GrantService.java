@@ -83,7 +83,7 @@ public final class GrantService {
       metrics.count("wharf_grants_total", "outcome", e.code(), 1);
       return Future.failedFuture(e);
     }
-    return pool.withTransaction(tx -> GrantStore.lockDevice(tx, device.tenantId(), device.deviceId())
+    return pool.withTransaction(tx -> dev.wharf.uploads.OpenUploads.lockDevice(tx, device.tenantId(), device.deviceId())
             .compose(exists -> {
               if (!exists) {
                 throw ClientException.unauthorized("the device no longer exists");
@@ -94,7 +94,7 @@ public final class GrantService {
               if (previous.isPresent()) {
                 return Future.succeededFuture(replay(previous.get(), proposed));
               }
-              return GrantStore.openCount(tx, device.tenantId(), device.deviceId()).compose(open -> {
+              return dev.wharf.uploads.OpenUploads.count(tx, device.tenantId(), device.deviceId()).compose(open -> {
                 if (open >= config.maxOpenUploads()) {
                   throw new ClientException(429, "too_many_open_uploads", "the device already has " + open
                       + " uploads open (limit " + config.maxOpenUploads() + "); finish one or wait for it to expire");

@@ -39,25 +39,10 @@ final class GrantStore {
     return rows.rowCount() == 0 ? Optional.empty() : Optional.of(map(rows.iterator().next()));
   }
 
-  /** Locks the device row, serialising grant decisions per device; false when the device is gone. */
-  static Future<Boolean> lockDevice(SqlClient sql, String tenantId, String deviceId) {
-    return sql.preparedQuery("SELECT 1 FROM devices WHERE tenant_id = $1 AND id = $2 FOR UPDATE")
-        .execute(Tuple.of(tenantId, deviceId))
-        .map(rows -> rows.rowCount() == 1);
-  }
-
   static Future<Optional<UploadGrant>> byRequest(SqlClient sql, String tenantId, String deviceId, String req) {
     return sql.preparedQuery("SELECT " + COLUMNS + " FROM upload_grants WHERE tenant_id = $1 AND device_id = $2 AND req = $3")
         .execute(Tuple.of(tenantId, deviceId, req))
         .map(GrantStore::first);
-  }
-
-  /** Grants that hold one of the device's upload slots: uploading, or open and not yet expired. */
-  static Future<Integer> openCount(SqlClient sql, String tenantId, String deviceId) {
-    return sql.preparedQuery("SELECT count(*) AS n FROM upload_grants WHERE tenant_id = $1 AND device_id = $2 "
-            + "AND (state = 'uploading' OR (state = 'open' AND expires_at > now()))")
-        .execute(Tuple.of(tenantId, deviceId))
-        .map(rows -> rows.iterator().next().getInteger("n"));
   }
 
   static Future<UploadGrant> insert(SqlClient sql, UploadGrant g, Buffer tokenHash, Duration ttl) {

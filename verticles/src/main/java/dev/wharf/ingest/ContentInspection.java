@@ -86,6 +86,7 @@ final class ContentInspection {
     JsonObject metadata = new JsonObject()
         .put("sniffed_type", sniffed.mediaType())
         .put("verified_size", seen)
+        .put("verified_sha256", digest)
         .put("checks", new io.vertx.core.json.JsonArray(checkNames));
     if (file.size() != null && file.size() != seen) {
       return Future.succeededFuture(Verdict.invalid("the stored object has " + seen + " bytes, the upload had " + file.size(), metadata));

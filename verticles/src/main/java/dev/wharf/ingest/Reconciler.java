@@ -1,11 +1,8 @@
 package dev.wharf.ingest;
 
-import dev.wharf.blob.BlobStore;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.db.Database;
 import dev.wharf.db.LeaderLock;
-import dev.wharf.files.FileRecord;
-import dev.wharf.files.FileStore;
 import dev.wharf.ingest.IngestQueue.QueuedJob;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
@@ -20,8 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps Redis's schedule in line with Postgres's truth, at start and then periodically, on one replica at
  * a time (a Postgres advisory lock): every queued or active job missing from Redis is enqueued again, so
- * a flushed or restarted Redis loses no job. It also cleans up uploads abandoned mid-stream (a row left
- * {@code uploading} by a gateway that died): object and row are removed.
+ * a flushed or restarted Redis loses no job. (Uploads abandoned mid-stream are the upload sweeper's.)
  */
 public final class Reconciler extends PeriodicChore {
 
@@ -30,24 +26,19 @@ public final class Reconciler extends PeriodicChore {
 
   private final Pool pool;
   private final IngestQueue queue;
-  private final BlobStore blobs;
-  private final IngestConfig config;
   private final WharfMetrics metrics;
 
-  public Reconciler(Pool pool, IngestQueue queue, BlobStore blobs, IngestConfig config, WharfMetrics metrics) {
+  public Reconciler(Pool pool, IngestQueue queue, IngestConfig config, WharfMetrics metrics) {
     super("reconcile pass", java.time.Duration.ZERO, config.reconcileInterval());
     this.pool = pool;
     this.queue = queue;
-    this.blobs = blobs;
-    this.config = config;
     this.metrics = metrics;
   }
 
   /** One full pass as leader; answers how many jobs were re-enqueued, or null when not the leader. */
   @Override
   public Future<Integer> runOnce() {
-    return Database.asLeader(pool, LeaderLock.RECONCILER, conn -> reenqueue(conn, null, 0)
-        .compose(added -> sweepAbandonedUploads(conn).map(added)))
+    return Database.asLeader(pool, LeaderLock.RECONCILER, conn -> reenqueue(conn, null, 0))
         .onSuccess(added -> {
           if (added != null && added > 0) {
             metrics.count("wharf_reconciled_jobs_total", "source", "postgres", added);
@@ -68,18 +59,6 @@ public final class Reconciler extends PeriodicChore {
       return queue.reconcile(batch).compose(added -> jobs.size() < BATCH
           ? Future.succeededFuture(addedSoFar + added)
           : reenqueue(conn, last, addedSoFar + added));
-    });
-  }
-
-  private Future<Void> sweepAbandonedUploads(SqlConnection conn) {
-    return FileStore.staleUploads(conn, config.staleUploadAfter(), 100).compose(stale -> {
-      Future<Void> chain = Future.succeededFuture();
-      for (FileRecord file : stale) {
-        chain = chain.compose(v -> blobs.delete(file.objectKey()))
-            .compose(v -> FileStore.deleteRow(conn, file.id()))
-            .onSuccess(v -> log.info("abandoned upload removed [tenant={}, device={}, file={}]", file.tenantId(), file.deviceId(), file.id()));
-      }
-      return chain;
     });
   }
 }

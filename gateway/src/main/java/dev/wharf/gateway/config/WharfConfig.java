@@ -8,6 +8,7 @@ import dev.wharf.config.IngestConfig;
 import dev.wharf.config.PostgresConfig;
 import dev.wharf.config.RedisConfig;
 import dev.wharf.config.S3Config;
+import dev.wharf.config.SessionConfig;
 import dev.wharf.config.UploadConfig;
 import dev.wharf.mqtt.MqttConfig;
 import java.io.IOException;
@@ -31,6 +32,7 @@ public record WharfConfig(
     RedisConfig redis,
     S3Config s3,
     UploadConfig uploads,
+    SessionConfig sessions,
     IngestConfig ingest,
     DeliveryConfig deliveries,
     GrantConfig grants,
@@ -115,6 +117,13 @@ public record WharfConfig(
           s.bytes("uploads.max-file-bytes", 16L << 30),
           s.integer("uploads.max-concurrent", 32),
           s.integer("uploads.max-filename-bytes", 255));
+      SessionConfig sessions = new SessionConfig(
+          s.duration("uploads.session-ttl", Duration.ofHours(24)),
+          s.duration("uploads.session-lease", Duration.ofSeconds(20)),
+          s.duration("uploads.presign-ttl", Duration.ofHours(1)),
+          s.integer("uploads.presign-batch", 100),
+          s.duration("uploads.audit-retention", Duration.ofDays(90)),
+          s.duration("uploads.sweep-interval", Duration.ofSeconds(60)));
       IngestConfig ingest = new IngestConfig(
           s.integer("ingest.workers", 1),
           s.integer("ingest.concurrency", 4),
@@ -142,7 +151,7 @@ public record WharfConfig(
           s.integer("mqtt.max-open-uploads", 4),
           grantSecret == null ? derivedKey("wharf upload grants", admin) : grantSecret.getBytes(StandardCharsets.UTF_8),
           s.duration("mqtt.grant-retention", Duration.ofHours(24)));
-      return new WharfConfig(http, admin, postgres, redis, s3, uploads, ingest, deliveries, grants, MqttSettings.from(s));
+      return new WharfConfig(http, admin, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, MqttSettings.from(s));
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }
@@ -150,27 +159,27 @@ public record WharfConfig(
 
   /** The same configuration with other values, for dev mode and tests. */
   public WharfConfig withHttp(HttpConfig value) {
-    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, ingest, deliveries, grants, mqtt);
+    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, mqtt);
   }
 
   public WharfConfig withIngest(IngestConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, value, deliveries, grants, mqtt);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, sessions, value, deliveries, grants, mqtt);
   }
 
   public WharfConfig withUploads(UploadConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, value, ingest, deliveries, grants, mqtt);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, value, sessions, ingest, deliveries, grants, mqtt);
   }
 
   public WharfConfig withRedis(RedisConfig value) {
-    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, ingest, deliveries, grants, mqtt);
+    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, sessions, ingest, deliveries, grants, mqtt);
   }
 
   public WharfConfig withDeliveries(DeliveryConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, value, grants, mqtt);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, sessions, ingest, value, grants, mqtt);
   }
 
   public WharfConfig withMqtt(MqttConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, ingest, deliveries, grants, value);
+    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, value);
   }
 
   private static String blankToNull(String value) {

@@ -30,6 +30,8 @@ public final class ApiVerticle extends VerticleBase {
     router.route("/v1/*").handler(Bodies.pauseOnArrival());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
     new GrantRoutes(services.grants(), services.uploadSlots()).mount(router);
+    TusRoutes tus = new TusRoutes(services.uploadSessions(), services.uploadSlots());
+    tus.mountPublic(router);
     if (services.config().mqtt().authSecret() != null) {
       new MqttAuthRoutes(new BrokerAccess(services.config().mqtt(), services.tokens(), services.tenants())).mount(router);
     }
@@ -38,6 +40,8 @@ public final class ApiVerticle extends VerticleBase {
     new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(router);
     new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadSlots()).mount(router);
     new JobRoutes(services.jobs()).mount(router);
+    tus.mount(router);
+    new UploadRoutes(services.uploadSessions()).mount(router);
     waiters = new InboxWaiters(vertx, services.deliveries().pollsHeld(), services.config().deliveries().maxPolls());
     new DeliveryRoutes(services.deliveries(), services.idempotency(), services.uploadSlots(), services.files().limits()).mount(router);
     new InboxRoutes(services.deliveries(), services.blobs(), waiters).mount(router);

@@ -19,7 +19,9 @@ public final class Bodies {
   /** Routes that stream their body instead of buffering it: method and path pattern. */
   private static final List<Streamed> STREAMED = List.of(
       new Streamed(HttpMethod.POST, Pattern.compile("/v1/files")),
-      new Streamed(HttpMethod.POST, Pattern.compile("/v1/devices/[^/]+/deliveries")));
+      new Streamed(HttpMethod.POST, Pattern.compile("/v1/devices/[^/]+/deliveries")),
+      new Streamed(HttpMethod.POST, Pattern.compile("/v1/tus/?")),
+      new Streamed(HttpMethod.PATCH, Pattern.compile("/v1/tus/[^/]+")));
 
   private record Streamed(HttpMethod method, Pattern path) {}
 

@@ -27,14 +27,20 @@ public final class Problems implements Handler<RoutingContext> {
     String requestId = RequestIds.of(ctx);
     if (problem instanceof ServerException && problem.getCause() != null) {
       log.warn("request failed [request={}, method={}, path={}, code={}, cause={}]", requestId, ctx.request().method(),
-          ctx.request().path(), problem.code(), problem.getCause().toString());
+          loggablePath(ctx), problem.code(), problem.getCause().toString());
     } else if (problem.status() >= 500) {
-      log.error("request failed [request={}, method={}, path={}]", requestId, ctx.request().method(), ctx.request().path(), failure);
+      log.error("request failed [request={}, method={}, path={}]", requestId, ctx.request().method(), loggablePath(ctx), failure);
     } else {
       log.info("request refused [request={}, method={}, path={}, status={}, code={}]", requestId, ctx.request().method(),
-          ctx.request().path(), problem.status(), problem.code());
+          loggablePath(ctx), problem.status(), problem.code());
     }
     send(ctx, problem);
+  }
+
+  /** The request path as it may be logged: a grant's token in it is a credential, so it is masked. */
+  static String loggablePath(RoutingContext ctx) {
+    String path = ctx.request().path();
+    return path != null && path.startsWith("/v1/grants/") ? "/v1/grants/***" : path;
   }
 
   /** Writes {@code problem} unless a response is already under way (then the connection is reset). */

@@ -1,0 +1,78 @@
+package dev.wharf.gateway.uploads;
+
+import dev.wharf.gateway.TestStack;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A second Wharf in its own JVM ({@code wharf serve}) on the test stack's PostgreSQL, Redis and S3, so a
+ * test can kill it for real ({@code kill -9}) and let the stack's own gateway take over.
+ */
+final class ChildGateway implements AutoCloseable {
+
+  final Process process;
+  final int port;
+  final Path log;
+
+  private ChildGateway(Process process, int port, Path log) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  static ChildGateway start(TestStack stack) throws Exception {
+    int port = TestStack.freePort();
+    Path log = Files.createTempFile("wharf-child-", ".log");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    ProcessBuilder builder = new ProcessBuilder(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+        "dev.wharf.gateway.Wharf", "serve"))
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    Map<String, String> env = builder.environment();
+    env.putAll(TestStack.env(stack.servers, port, Map.of("WHARF_HTTP_INSTANCES", "1")));
+    ChildGateway child = new ChildGateway(builder.start(), port, log);
+    child.awaitReady();
+    return child;
+  }
+
+  private void awaitReady() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new AssertionError("the child gateway exited: " + Files.readString(log));
+      }
+      try {
+        HttpResponse<String> ready = TusTesting.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (ready.statusCode() == 200) {
+          return;
+        }
+      } catch (java.io.IOException notYet) {
+        // not listening yet
+      }
+      process.waitFor(200, TimeUnit.MILLISECONDS);
+    }
+    throw new AssertionError("the child gateway did not become ready: " + Files.readString(log));
+  }
+
+  /** SIGKILL: no shutdown hook, no graceful stop, no last write. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (process.isAlive()) {
+      kill();
+    }
+    Files.deleteIfExists(log);
+  }
+
+}
