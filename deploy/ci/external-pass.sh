@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The production configuration path, end to end: `wharf serve` from wharf-server.jar (no embedded
 # servers in it) against Debian's PostgreSQL, Redis and Mosquitto and a standalone s3proxy, all on
-# loopback, then curl through upload → processed → download, a delivery through the inbox, and an MQTT
-# upload request → grant → PUT in broker mode. Everything it starts lives in one temporary directory
+# loopback, then curl through upload → processed → download, a delivery through the inbox, an MQTT
+# upload request → grant → PUT in broker mode, and a tus upload in two chunks. Everything it starts lives in one temporary directory
 # and is stopped at the end; it fails (exit 1, with the logs' tails) when any step does.
 #
 #   deploy/ci/external-pass.sh            (after ./mvnw package or verify; .ci/run calls it)
@@ -215,6 +215,23 @@ say "mqtt: request → grant → PUT → processed: ok"
 METRICS=$(curl -fsS "$URL/metrics")
 grep -q '^wharf_uploads_total{outcome="created"} 2' <<<"$METRICS" || fail "wharf_uploads_total does not count two uploads"
 grep -q '^wharf_dependency_up{dependency="s3"} 1' <<<"$METRICS" || fail "wharf_dependency_up missing"
+# tus 1.0.0: create, append in two chunks, HEAD reports the durable offset, the last byte completes the file.
+header() { tr -d '\r' | awk -v h="$1" 'tolower($1) == tolower(h) ":" {print $2}'; }
+LOC=$(curl -sS --fail-with-body -D - -o /dev/null -X POST "$URL/v1/tus" -H "Authorization: Bearer $D1" \
+  -H 'Tus-Resumable: 1.0.0' -H "Upload-Length: $(stat -c%s "$WORK/upload.jsonl")" \
+  -H "Upload-Metadata: filename $(printf tus.jsonl | base64)" | header Location)
+[ -n "$LOC" ] || fail "tus creation gave no Location"
+head -c 200000 "$WORK/upload.jsonl" | curl -sS --fail-with-body -X PATCH "$URL$LOC" -H "Authorization: Bearer $D1" \
+  -H 'Tus-Resumable: 1.0.0' -H 'Content-Type: application/offset+octet-stream' -H 'Upload-Offset: 0' --data-binary @- >/dev/null
+OFFSET=$(curl -sS --fail-with-body -I "$URL$LOC" -H "Authorization: Bearer $D1" -H 'Tus-Resumable: 1.0.0' | header Upload-Offset)
+[ "$OFFSET" = 200000 ] || fail "tus HEAD reports offset $OFFSET, not 200000"
+tail -c +200001 "$WORK/upload.jsonl" | curl -sS --fail-with-body -X PATCH "$URL$LOC" -H "Authorization: Bearer $D1" \
+  -H 'Tus-Resumable: 1.0.0' -H 'Content-Type: application/offset+octet-stream' -H 'Upload-Offset: 200000' --data-binary @- >/dev/null
+TUS_FILE=${LOC##*/}
+wait_for 60 "tus file $TUS_FILE processed" processed "$TUS_FILE"
+api GET "/v1/files/$TUS_FILE/content" "$D1" -o "$WORK/tus.got"
+cmp -s "$WORK/upload.jsonl" "$WORK/tus.got" || fail "tus upload's bytes differ"
+say "tus: create → PATCH → HEAD → PATCH → processed → download: ok"
 kill -TERM "$WHARF_PID"
 wait "$WHARF_PID" || true
 unset WHARF_PID
