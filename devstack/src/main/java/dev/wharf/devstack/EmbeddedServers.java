@@ -22,6 +22,7 @@ import redis.embedded.RedisServer;
  * on free loopback ports with their data under one folder. Used by {@code wharf dev} and by the tests.
  *
  * <p>Starting is blocking (processes are forked and waited on); callers run it once, off any event loop.
+ * The servers do not outlive the JVM, and a start cleans up after one that was killed ({@link OrphanGuard}).
  */
 public final class EmbeddedServers implements AutoCloseable {
 
@@ -40,6 +41,7 @@ public final class EmbeddedServers implements AutoCloseable {
   private S3Proxy s3;
   private BlobStoreContext blobContext;
   private int s3Port;
+  private Process watchdog;
 
   private static EmbeddedServers shared;
 
@@ -50,9 +52,12 @@ public final class EmbeddedServers implements AutoCloseable {
   /** Starts all three servers with their data under {@code dataDir} (created if missing, kept on stop). */
   public static EmbeddedServers start(Path dataDir) throws Exception {
     EmbeddedServers servers = new EmbeddedServers(dataDir.toAbsolutePath());
+    Files.createDirectories(servers.dataDir);
+    OrphanGuard.claim(servers.dataDir);
     try {
       servers.startPostgres();
       servers.startRedis();
+      servers.watchdog = OrphanGuard.watch(servers.dataDir);
       servers.startS3();
       return servers;
     } catch (Exception e) {
@@ -106,6 +111,7 @@ public final class EmbeddedServers implements AutoCloseable {
         .setting("dir " + redisData)
         .setting("appendonly yes")
         .setting("save 60 1")
+        .setting("pidfile " + OrphanGuard.redisPidFile(dataDir))
         .build();
     redis.start();
     log.info("embedded redis started [port={}, data={}]", redisPort, redisData);
@@ -177,12 +183,6 @@ public final class EmbeddedServers implements AutoCloseable {
     return s3Port;
   }
 
-  /** Stops and starts the Redis server on the same port and data folder, for restart tests. */
-  public void restartRedis() throws IOException {
-    redis.stop();
-    redis.start();
-  }
-
   /** Stops PostgreSQL, leaving its data in place. */
   public void stopPostgres() throws IOException {
     postgresPortKept = postgres.getPort();
@@ -223,6 +223,7 @@ public final class EmbeddedServers implements AutoCloseable {
 
   @Override
   public void close() {
+    OrphanGuard.release(watchdog);
     try {
       if (s3 != null) {
         s3.stop();

@@ -2,6 +2,7 @@ package dev.wharf.mqtt;
 
 import dev.wharf.auth.Principal;
 import dev.wharf.error.ClientException;
+import dev.wharf.error.Outages;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import dev.wharf.grants.GrantService;
@@ -24,9 +25,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a device's message means, apart from how it arrived (endpoint or broker): an upload request is
- * answered with a grant, an inbox ack is passed to the inbox. Bad input of any kind becomes an error reply
- * with a stable code; the returned future never fails. When it completes, whatever the message asked for
- * is durable, so the caller may acknowledge it.
+ * answered with a grant, an inbox ack is passed to the inbox. Any failure becomes an error reply with a
+ * stable code; the returned future never fails. When it completes with a reply that says
+ * {@link Reply#acknowledge()} (or with none), whatever the message asked for is durable, or was refused
+ * for good, so the caller may acknowledge it. A dependency outage ({@link Outages}) is the exception: the
+ * error reply says {@code …_unavailable} and {@code acknowledge} is false, so the caller withholds the
+ * acknowledgement and the message is delivered again.
  */
 public final class DeviceMessages {
 
@@ -52,8 +56,16 @@ public final class DeviceMessages {
     this.metrics = metrics;
   }
 
-  /** An answer for the device: a payload for one of its topics. */
-  public record Reply(TopicKind kind, JsonObject payload) {}
+  /**
+   * An answer for the device: a payload for one of its topics, and whether the message it answers may be
+   * acknowledged (false after an outage: it must be delivered again).
+   */
+  public record Reply(TopicKind kind, JsonObject payload, boolean acknowledge) {
+
+    public Reply(TopicKind kind, JsonObject payload) {
+      this(kind, payload, true);
+    }
+  }
 
   /**
    * Handles one message {@code device} published on its own {@code topic}. Answers the reply to send, or
@@ -79,7 +91,15 @@ public final class DeviceMessages {
     } catch (RuntimeException e) {
       result = Future.failedFuture(e);
     }
-    return result.recover(err -> Future.succeededFuture(errorReply(device, topic, kind, payload, err)));
+    return result.recover(err -> Future.succeededFuture(errorReply(device.tenantId(), device.deviceId(), topic, kind, payload, err)));
+  }
+
+  /**
+   * The error reply for a message from {@code deviceId} that failed before it could be handled (broker
+   * mode: the device's tenant could not be looked up); an outage says not to acknowledge it.
+   */
+  public Reply failed(String deviceId, String topic, TopicKind kind, Buffer payload, Throwable err) {
+    return errorReply(null, deviceId, topic, kind, payload, err);
   }
 
   private Future<Reply> uploadRequest(Principal device, Buffer payload) {
@@ -178,14 +198,18 @@ public final class DeviceMessages {
     });
   }
 
-  private Reply errorReply(Principal device, String topic, TopicKind kind, Buffer payload, Throwable err) {
+  private Reply errorReply(String tenantId, String deviceId, String topic, TopicKind kind, Buffer payload, Throwable err) {
     WharfException e = MqttErrors.classify(err);
     metrics.error(e.code());
-    if (e instanceof ServerException && e.status() >= 500 && e.getCause() != null && !"postgres_unavailable".equals(e.code())) {
-      log.error("mqtt message failed [tenant={}, device={}, topic={}]", device.tenantId(), device.deviceId(), topic, e.getCause());
+    boolean redeliver = Outages.isRetryable(e);
+    if (redeliver) {
+      log.warn("mqtt message not handled, left for redelivery [tenant={}, device={}, topic={}, code={}, cause={}]",
+          tenantId, deviceId, topic, e.code(), e.getCause() == null ? e.getMessage() : e.getCause().toString());
+    } else if (e instanceof ServerException && e.getCause() != null) {
+      log.error("mqtt message failed [tenant={}, device={}, topic={}]", tenantId, deviceId, topic, e.getCause());
     } else {
       log.info("mqtt message refused [tenant={}, device={}, topic={}, code={}, message={}]",
-          device.tenantId(), device.deviceId(), topic, e.code(), e.getMessage());
+          tenantId, deviceId, topic, e.code(), e.getMessage());
     }
     JsonObject body = new JsonObject();
     TopicKind replyKind = kind == null ? TopicKind.ERRORS : kind.replyTopic();
@@ -198,7 +222,7 @@ public final class DeviceMessages {
         body.put("id", id);
       }
     }
-    return new Reply(replyKind, body.put("error", MqttErrors.toJson(e)));
+    return new Reply(replyKind, body.put("error", MqttErrors.toJson(e)), !redeliver);
   }
 
   /** The string field {@code field} of a payload, if it parses and is small enough; for error replies. */

@@ -1,6 +1,7 @@
 package dev.wharf.mqtt;
 
 import dev.wharf.error.ClientException;
+import dev.wharf.error.Outages;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import io.vertx.core.json.JsonObject;
@@ -10,18 +11,25 @@ public final class MqttErrors {
 
   private MqttErrors() {}
 
-  /** The failure as a {@link WharfException}; anything unexpected is {@code internal_error}. */
+  /**
+   * The failure as a {@link WharfException}: an outage is {@code …_unavailable} ({@link Outages}); anything
+   * unexpected is {@code internal_error}.
+   */
   public static WharfException classify(Throwable failure) {
-    if (failure instanceof WharfException w) {
-      return w;
-    }
-    return new ServerException(500, "internal_error", "internal error", failure, 0);
+    return Outages.classify(failure).orElseGet(() -> new ServerException(500, "internal_error", "internal error", failure, 0));
   }
 
-  /** {@code {"code","message"}}; a server error's message says nothing about its cause. */
+  /**
+   * {@code {"code","message"}}, plus {@code "retry_after"} (seconds) when the failure is expected to pass; a
+   * server error's message says nothing about its cause.
+   */
   public static JsonObject toJson(WharfException e) {
     String message = e instanceof ClientException || e.getCause() == null ? e.getMessage() : "the gateway could not do this now, retry later";
-    return new JsonObject().put("code", e.code()).put("message", message);
+    JsonObject json = new JsonObject().put("code", e.code()).put("message", message);
+    if (e instanceof ServerException server && server.retryAfterSeconds() > 0) {
+      json.put("retry_after", server.retryAfterSeconds());
+    }
+    return json;
   }
 
   public static ClientException payloadTooLarge(int limit) {

@@ -1,9 +1,9 @@
 package dev.wharf.delivery;
 
+import dev.wharf.db.Cursor;
+import dev.wharf.db.Page;
 import dev.wharf.error.ClientException;
 import dev.wharf.files.FileStatus;
-import dev.wharf.files.FileStore.Cursor;
-import dev.wharf.files.FileStore.Page;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
@@ -208,7 +208,8 @@ public final class DeliveryStore {
 
   /** Outbox entries due, locked until the caller's transaction ends; with whether a delivery still points at the object. */
   static Future<List<DueObject>> dueObjects(SqlClient tx, int batch) {
-    return tx.preparedQuery("SELECT p.object_key, EXISTS (SELECT 1 FROM deliveries d WHERE d.object_key = p.object_key) AS referenced "
+    return tx.preparedQuery("SELECT p.object_key, (EXISTS (SELECT 1 FROM deliveries d WHERE d.object_key = p.object_key) "
+            + "OR EXISTS (SELECT 1 FROM files f WHERE f.object_key = p.object_key)) AS referenced "
             + "FROM pending_object_deletes p WHERE p.not_before <= now() ORDER BY p.not_before LIMIT $1 FOR UPDATE OF p SKIP LOCKED")
         .execute(Tuple.of(batch))
         .map(rows -> {

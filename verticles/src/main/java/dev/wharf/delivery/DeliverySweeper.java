@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * after that commit, deletes due outbox objects from storage and then their outbox rows. So no row ever
  * points at a deleted object (rows go first), and no object is forgotten (its outbox row stays until the
  * object is gone; a failure repeats the delete next pass). Objects of deliveries made from existing files
- * belong to the file, are never in the outbox, and an outbox key some delivery still points at is dropped
- * without deleting the object.
+ * belong to the file: the files table's trigger records a file's object when its row is deleted (and its
+ * deliveries with it), so this pass deletes the objects of deleted files too. An outbox key some delivery
+ * or file still points at is dropped without deleting the object.
  */
 public final class DeliverySweeper extends PeriodicChore {
 
@@ -103,7 +104,7 @@ public final class DeliverySweeper extends PeriodicChore {
       for (DueObject object : due) {
         chain = chain.compose(n -> {
           if (object.referenced()) {
-            log.warn("outbox names an object a delivery still points at; object kept [key={}]", object.key());
+            log.warn("outbox names an object a delivery or file still points at; object kept [key={}]", object.key());
             return DeliveryStore.forgetObject(conn, object.key()).map(n);
           }
           return blobs.delete(object.key()).compose(v -> DeliveryStore.forgetObject(conn, object.key())).map(n + 1);

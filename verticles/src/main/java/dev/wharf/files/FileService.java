@@ -6,10 +6,10 @@ import dev.wharf.blob.StoredBlob;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.config.UploadConfig;
 import dev.wharf.db.Database;
+import dev.wharf.db.Page;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
-import dev.wharf.files.FileStore.Page;
 import dev.wharf.ingest.IngestQueue;
 import dev.wharf.ingest.JobStore;
 import dev.wharf.ingest.Priority;
@@ -220,7 +220,12 @@ public final class FileService {
     });
   }
 
-  /** Deletes the row (cancelling its jobs) and then the object. */
+  /**
+   * Deletes the row (cancelling its jobs) and then the object. The row's delete records the object in the
+   * {@code pending_object_deletes} outbox in the same transaction (a trigger, V5), so when the object
+   * delete here fails (storage down) the delivery sweeper deletes it once storage is back; when it
+   * succeeds, the sweeper's delete of the recorded key finds nothing to do.
+   */
   public Future<Void> delete(Principal caller, UUID id) {
     record Removed(FileRecord file, List<UUID> cancelledJobs) {}
     return pool.withTransaction(tx -> FileStore.get(tx, caller, id)
@@ -232,7 +237,8 @@ public final class FileService {
           FileRecord file = removed.file();
           log.info("file deleted [tenant={}, device={}, file={}, cancelled_jobs={}]", file.tenantId(), file.deviceId(), id, removed.cancelledJobs().size());
           return blobs.delete(file.objectKey()).recover(err -> {
-            log.warn("object of a deleted file not removed [file={}, key={}, cause={}]", id, file.objectKey(), err.toString());
+            log.warn("object of a deleted file not removed now, left to the sweeper [file={}, key={}, cause={}]", id, file.objectKey(),
+                err.toString());
             return Future.succeededFuture();
           });
         });

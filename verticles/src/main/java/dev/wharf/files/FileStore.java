@@ -1,6 +1,8 @@
 package dev.wharf.files;
 
 import dev.wharf.auth.Principal;
+import dev.wharf.db.Cursor;
+import dev.wharf.db.Page;
 import dev.wharf.error.ClientException;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -8,11 +10,8 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.RowSet;
 import io.vertx.sqlclient.SqlClient;
 import io.vertx.sqlclient.Tuple;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
 
@@ -24,9 +23,6 @@ public final class FileStore {
       + "(SELECT j.id FROM ingest_jobs j WHERE j.file_id = f.id ORDER BY j.created_at DESC LIMIT 1) AS job_id";
 
   private FileStore() {}
-
-  /** One page of a listing and the cursor of the next, null at the end. */
-  public record Page<T>(List<T> items, String nextCursor) {}
 
   public static FileRecord map(Row row) {
     Object meta = row.getValue("metadata");
@@ -168,27 +164,5 @@ public final class FileStore {
       next = new Cursor(last.createdAt(), last.id()).encode();
     }
     return new Page<>(items, next);
-  }
-
-  /** Keyset pagination position: (created_at, id) of the last item returned. */
-  public record Cursor(OffsetDateTime createdAt, UUID id) {
-
-    public String encode() {
-      return Base64.getUrlEncoder().withoutPadding()
-          .encodeToString((createdAt + "|" + id).getBytes(StandardCharsets.UTF_8));
-    }
-
-    /** Null for no cursor; 400 {@code invalid_cursor} for garbage. */
-    public static Cursor decode(String raw) {
-      if (raw == null || raw.isEmpty()) {
-        return null;
-      }
-      try {
-        String[] parts = new String(Base64.getUrlDecoder().decode(raw), StandardCharsets.UTF_8).split("\\|", 2);
-        return new Cursor(OffsetDateTime.parse(parts[0]), UUID.fromString(parts[1]));
-      } catch (RuntimeException e) {
-        throw ClientException.badRequest("invalid_cursor", "the cursor is not one this server issued");
-      }
-    }
   }
 }

@@ -1,8 +1,8 @@
 package dev.wharf.ingest;
 
 import dev.wharf.auth.Principal;
+import dev.wharf.db.Page;
 import dev.wharf.files.FileStore;
-import dev.wharf.files.FileStore.Page;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;

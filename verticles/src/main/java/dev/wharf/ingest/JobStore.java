@@ -1,9 +1,9 @@
 package dev.wharf.ingest;
 
 import dev.wharf.auth.Principal;
+import dev.wharf.db.Cursor;
+import dev.wharf.db.Page;
 import dev.wharf.error.ClientException;
-import dev.wharf.files.FileStore.Cursor;
-import dev.wharf.files.FileStore.Page;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;

@@ -1,14 +1,22 @@
 package dev.wharf.uploads;
 
+import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
  * SHA-256 (FIPS 180-4) whose running state can be saved and restored: a resumable upload hashes each
  * chunk as it arrives and stores the state next to the durable offset, so whichever gateway takes the next
- * chunk (after a restart, or on another replica) continues the same digest. The JDK's {@code MessageDigest}
- * cannot export its state, hence this small implementation.
+ * chunk (after a restart, or on another replica) continues the same digest.
+ *
+ * <p>Two engines, one saved form. The JDK's SHA-256 is several times faster (HotSpot compiles it to the
+ * CPU's SHA instructions) but has no API to export its state; when the JVM was started with
+ * {@code --add-opens java.base/java.security=ALL-UNNAMED --add-opens java.base/sun.security.provider=ALL-UNNAMED}
+ * (the {@code wharf} jars carry these in their manifest), its state is read and written through those
+ * fields. Otherwise a plain Java implementation of the same algorithm runs. A state saved by one engine
+ * restores into the other, so replicas started either way share sessions.
  *
  * <p>The saved form is {@value #STATE_BYTES} bytes or less: eight state words, the byte count, and the
  * unprocessed tail of the current 64-byte block.
@@ -36,22 +44,44 @@ public final class ResumableSha256 {
   private final int[] w = new int[64];
   private int pending;
   private long count;
+  /** The JDK engine, when its state can be reached; then the fields above are unused. */
+  private final MessageDigest jdk;
 
   public ResumableSha256() {
-    this.h = INITIAL.clone();
+    this(JdkState.AVAILABLE);
   }
 
-  private ResumableSha256(int[] h, long count, byte[] pendingBytes) {
+  /** A fresh digest on the JDK engine when {@code preferJdk} and it is reachable, else on the plain one. */
+  static ResumableSha256 fresh(boolean preferJdk) {
+    return new ResumableSha256(preferJdk && JdkState.AVAILABLE);
+  }
+
+  private ResumableSha256(boolean useJdk) {
+    this.h = INITIAL.clone();
+    this.jdk = useJdk ? JdkState.newDigest() : null;
+  }
+
+  private ResumableSha256(int[] h, long count, byte[] pendingBytes, boolean useJdk) {
     this.h = h;
     this.count = count;
     this.pending = pendingBytes.length;
     System.arraycopy(pendingBytes, 0, block, 0, pending);
+    this.jdk = useJdk ? JdkState.restore(h, count, pendingBytes) : null;
+  }
+
+  /** Which engine digests run on in this JVM: {@code jdk} or {@code java}. */
+  public static String engine() {
+    return JdkState.AVAILABLE ? "jdk" : "java";
   }
 
   /** Restores a state saved by {@link #save()}; an empty or null state is a fresh digest. */
   public static ResumableSha256 restore(byte[] saved) {
+    return restore(saved, JdkState.AVAILABLE);
+  }
+
+  static ResumableSha256 restore(byte[] saved, boolean preferJdk) {
     if (saved == null || saved.length == 0) {
-      return new ResumableSha256();
+      return fresh(preferJdk);
     }
     ByteBuffer in = ByteBuffer.wrap(saved);
     int[] h = new int[8];
@@ -65,11 +95,14 @@ public final class ResumableSha256 {
     }
     byte[] pendingBytes = new byte[pendingLength];
     in.get(pendingBytes);
-    return new ResumableSha256(h, count, pendingBytes);
+    return new ResumableSha256(h, count, pendingBytes, preferJdk && JdkState.AVAILABLE);
   }
 
   /** The state after every byte given so far. */
   public byte[] save() {
+    if (jdk != null) {
+      return JdkState.save(jdk);
+    }
     ByteBuffer out = ByteBuffer.allocate(8 * 4 + 8 + 1 + pending);
     for (int word : h) {
       out.putInt(word);
@@ -82,14 +115,18 @@ public final class ResumableSha256 {
 
   /** How many bytes have been hashed. */
   public long count() {
-    return count;
+    return jdk != null ? JdkState.count(jdk) : count;
   }
 
   public ResumableSha256 copy() {
-    return restore(save());
+    return restore(save(), jdk != null);
   }
 
   public void update(byte[] data, int offset, int length) {
+    if (jdk != null) {
+      jdk.update(data, offset, length);
+      return;
+    }
     count += length;
     int pos = offset;
     int end = offset + length;
@@ -116,6 +153,13 @@ public final class ResumableSha256 {
 
   /** The digest of everything hashed so far, as 64 lowercase hex digits; this digest is left as it was. */
   public String hex() {
+    if (jdk != null) {
+      try {
+        return HexFormat.of().formatHex(((MessageDigest) jdk.clone()).digest());
+      } catch (CloneNotSupportedException e) {
+        throw new IllegalStateException(e);
+      }
+    }
     ResumableSha256 done = copy();
     long bits = done.count * 8;
     byte[] padding = new byte[(done.pending < 56 ? 56 : 120) - done.pending];
@@ -177,6 +221,125 @@ public final class ResumableSha256 {
 
   @Override
   public String toString() {
-    return "ResumableSha256[count=" + count + ", state=" + Arrays.toString(h) + "]";
+    return "ResumableSha256[engine=" + (jdk != null ? "jdk" : "java") + ", count=" + count() + "]";
+  }
+
+  /** The JDK's SHA-256 state, through the fields of {@code sun.security.provider.SHA2} and {@code DigestBase}. */
+  private static final class JdkState {
+
+    static final boolean AVAILABLE;
+    private static final Field SPI;
+    private static final Field STATE;
+    private static final Field BUFFER;
+    private static final Field BUF_OFS;
+    private static final Field BYTES_PROCESSED;
+
+    static {
+      Field spi = null;
+      Field state = null;
+      Field buffer = null;
+      Field bufOfs = null;
+      Field bytes = null;
+      boolean ok;
+      try {
+        spi = Class.forName("java.security.MessageDigest$Delegate").getDeclaredField("digestSpi");
+        spi.setAccessible(true);
+        Class<?> sha2 = Class.forName("sun.security.provider.SHA2");
+        Class<?> base = Class.forName("sun.security.provider.DigestBase");
+        state = sha2.getDeclaredField("state");
+        buffer = base.getDeclaredField("buffer");
+        bufOfs = base.getDeclaredField("bufOfs");
+        bytes = base.getDeclaredField("bytesProcessed");
+        for (Field f : new Field[] {state, buffer, bufOfs, bytes}) {
+          f.setAccessible(true);
+        }
+        // Prove the round trip on this JVM before trusting it.
+        MessageDigest probe = MessageDigest.getInstance("SHA-256");
+        ok = sha2.isInstance(spi.get(probe));
+      } catch (ReflectiveOperationException | RuntimeException | java.security.NoSuchAlgorithmException e) {
+        ok = false;
+      }
+      SPI = spi;
+      STATE = state;
+      BUFFER = buffer;
+      BUF_OFS = bufOfs;
+      BYTES_PROCESSED = bytes;
+      AVAILABLE = ok && selfTest();
+    }
+
+    private static boolean selfTest() {
+      try {
+        byte[] data = new byte[200];
+        for (int i = 0; i < data.length; i++) {
+          data[i] = (byte) (i * 31);
+        }
+        MessageDigest first = newDigest();
+        first.update(data, 0, 77);
+        MessageDigest second = restoreFrom(save(first));
+        second.update(data, 77, data.length - 77);
+        return MessageDigest.isEqual(second.digest(), MessageDigest.getInstance("SHA-256").digest(data));
+      } catch (RuntimeException | java.security.NoSuchAlgorithmException e) {
+        return false;
+      }
+    }
+
+    static MessageDigest newDigest() {
+      try {
+        return MessageDigest.getInstance("SHA-256");
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private static Object spi(MessageDigest digest) throws IllegalAccessException {
+      return SPI.get(digest);
+    }
+
+    static long count(MessageDigest digest) {
+      try {
+        return BYTES_PROCESSED.getLong(spi(digest));
+      } catch (IllegalAccessException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    static byte[] save(MessageDigest digest) {
+      try {
+        Object spi = spi(digest);
+        int[] h = (int[]) STATE.get(spi);
+        long count = BYTES_PROCESSED.getLong(spi);
+        int pending = BUF_OFS.getInt(spi);
+        byte[] buffer = (byte[]) BUFFER.get(spi);
+        ByteBuffer out = ByteBuffer.allocate(8 * 4 + 8 + 1 + pending);
+        for (int word : h) {
+          out.putInt(word);
+        }
+        out.putLong(count);
+        out.put((byte) pending);
+        out.put(buffer, 0, pending);
+        return out.array();
+      } catch (IllegalAccessException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private static MessageDigest restoreFrom(byte[] saved) {
+      ResumableSha256 parsed = ResumableSha256.restore(saved, false);
+      return restore(parsed.h, parsed.count, Arrays.copyOf(parsed.block, parsed.pending));
+    }
+
+    static MessageDigest restore(int[] h, long count, byte[] pendingBytes) {
+      try {
+        MessageDigest digest = newDigest();
+        Object spi = spi(digest);
+        System.arraycopy(h, 0, (int[]) STATE.get(spi), 0, 8);
+        System.arraycopy(pendingBytes, 0, (byte[]) BUFFER.get(spi), 0, pendingBytes.length);
+        BUF_OFS.setInt(spi, pendingBytes.length);
+        BYTES_PROCESSED.setLong(spi, count);
+        return digest;
+      } catch (IllegalAccessException e) {
+        throw new IllegalStateException(e);
+      }
+    }
   }
 }

@@ -193,28 +193,37 @@ class RedisIngestQueueTest {
 
   @Test
   void retriedJobIsNotClaimableBeforeItIsDue(Vertx vertx, VertxTestContext ctx) {
-    Duration delay = Duration.ofMillis(800);
-    long[] retriedAt = new long[1];
+    Duration delay = Duration.ofMillis(1500);
+    String delayedKey = queue.keys().get(1);
+    long[] redisNow = new long[2];
     queue.enqueue("job", Priority.LOW, 1_000)
         .compose(v -> queue.claim(LEASE))
         .map(Optional::orElseThrow)
-        .compose(lease -> {
-          retriedAt[0] = System.currentTimeMillis();
+        .compose(lease -> redisMillis().compose(before -> {
+          redisNow[0] = before;
           return queue.retryLater(lease, delay);
-        })
-        .compose(retried -> queue.claim(LEASE).compose(early -> queue.stats()
-            .compose(stats -> awaitClaim(vertx, LEASE).map(due -> List.of(retried, early, stats, due)))))
+        }))
+        .compose(retried -> redisMillis().compose(after -> {
+          redisNow[1] = after;
+          return redis.zscore(delayedKey, "job");
+        }).compose(dueAt -> queue.claim(LEASE).compose(early -> queue.stats()
+            .compose(stats -> awaitClaim(vertx, LEASE).map(due -> List.of(retried, early, stats, due, dueAt.toLong()))))))
         .onComplete(ctx.succeeding(results -> ctx.verify(() -> {
-          long waited = System.currentTimeMillis() - retriedAt[0];
           assertThat(results.get(0)).as("retryLater").isEqualTo(true);
+          assertThat((long) results.get(4)).as("due time recorded in the delayed set, on Redis's clock")
+              .isBetween(redisNow[0] + delay.toMillis(), redisNow[1] + delay.toMillis());
           assertThat(results.get(1)).as("claim before due").isEqualTo(Optional.empty());
           assertStats((QueueStats) results.get(2), new long[] {0, 0, 0, 0}, 1, 0);
           Lease due = (Lease) results.get(3);
           assertThat(due.jobId()).isEqualTo("job");
           assertThat(due.priority()).isEqualTo(Priority.LOW);
-          assertThat(waited).isGreaterThanOrEqualTo(delay.toMillis() - 50);
           ctx.completeNow();
         })));
+  }
+
+  /** Redis's own clock in milliseconds, the clock the queue's scripts schedule by. */
+  private Future<Long> redisMillis() {
+    return redis.time().map(t -> t.get(0).toLong() * 1000 + t.get(1).toLong() / 1000);
   }
 
   @Test

@@ -157,31 +157,6 @@ public record WharfConfig(
     }
   }
 
-  /** The same configuration with other values, for dev mode and tests. */
-  public WharfConfig withHttp(HttpConfig value) {
-    return new WharfConfig(value, adminToken, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, mqtt);
-  }
-
-  public WharfConfig withIngest(IngestConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, sessions, value, deliveries, grants, mqtt);
-  }
-
-  public WharfConfig withUploads(UploadConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, value, sessions, ingest, deliveries, grants, mqtt);
-  }
-
-  public WharfConfig withRedis(RedisConfig value) {
-    return new WharfConfig(http, adminToken, postgres, value, s3, uploads, sessions, ingest, deliveries, grants, mqtt);
-  }
-
-  public WharfConfig withDeliveries(DeliveryConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, sessions, ingest, value, grants, mqtt);
-  }
-
-  public WharfConfig withMqtt(MqttConfig value) {
-    return new WharfConfig(http, adminToken, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, value);
-  }
-
   private static String blankToNull(String value) {
     return value == null || value.isBlank() ? null : value;
   }

@@ -3,12 +3,12 @@ package dev.wharf.gateway.http;
 import dev.wharf.auth.Ids;
 import dev.wharf.auth.Principal;
 import dev.wharf.blob.BlobStore;
+import dev.wharf.db.Cursor;
 import dev.wharf.delivery.Delivery;
 import dev.wharf.delivery.DeliveryService;
 import dev.wharf.delivery.InboxWaiters;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.WharfException;
-import dev.wharf.files.FileStore.Cursor;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -62,7 +62,7 @@ final class InboxRoutes {
       ctx.fail(e);
       return;
     }
-    InboxWaiters.Hold<dev.wharf.files.FileStore.Page<Delivery>> hold = waiters.hold(device.tenantId(), device.deviceId(), waitMillis,
+    InboxWaiters.Hold<dev.wharf.db.Page<Delivery>> hold = waiters.hold(device.tenantId(), device.deviceId(), waitMillis,
         () -> deliveries.inbox(device, cursor, limit), page -> !page.items().isEmpty());
     ctx.response().closeHandler(v -> hold.cancel());
     hold.future().onComplete(ar -> {

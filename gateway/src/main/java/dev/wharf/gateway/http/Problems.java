@@ -1,6 +1,7 @@
 package dev.wharf.gateway.http;
 
 import dev.wharf.error.ClientException;
+import dev.wharf.error.Outages;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import io.vertx.core.Handler;
@@ -13,8 +14,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one failure handler: every failure becomes an RFC 9457 problem+json body with a stable
- * {@code code}. Client errors are logged without a stack trace; anything unexpected is a 500 and logged
- * in full.
+ * {@code code}. A dependency outage ({@link Outages}) is 503 with {@code Retry-After}; client errors are
+ * logged without a stack trace; anything else is a 500 and logged in full.
  */
 public final class Problems implements Handler<RoutingContext> {
 
@@ -93,10 +94,7 @@ public final class Problems implements Handler<RoutingContext> {
           ? new ClientException(status, codeFor(status), title(status))
           : new ServerException(status, "internal_error", "internal error", null, 0);
     }
-    if (dev.wharf.error.Outages.isConnectionFailure(failure)) {
-      return new ServerException(503, "dependency_unavailable", "a backing service is unavailable, retry later", failure, 5);
-    }
-    return new ServerException(500, "internal_error", "internal error", null, 0);
+    return Outages.classify(failure).orElseGet(() -> new ServerException(500, "internal_error", "internal error", null, 0));
   }
 
   static String codeFor(int status) {

@@ -27,7 +27,10 @@ final class PahoDevice implements AutoCloseable {
   final String id;
   final MqttClient client;
   final CompletableFuture<Throwable> lost = new CompletableFuture<>();
+  /** Ids of this device's QoS 1 publishes that the server acknowledged (PUBACK), in order. */
+  final BlockingQueue<Integer> acknowledged = new LinkedBlockingQueue<>();
   private final Map<String, BlockingQueue<JsonObject>> inbox = new ConcurrentHashMap<>();
+  private MqttConnectOptions options;
 
   private PahoDevice(String id, MqttClient client) {
     this.id = id;
@@ -54,7 +57,9 @@ final class PahoDevice implements AutoCloseable {
       }
 
       @Override
-      public void deliveryComplete(IMqttDeliveryToken token) {}
+      public void deliveryComplete(IMqttDeliveryToken token) {
+        device.acknowledged.add(token.getMessageId());
+      }
     });
     MqttConnectOptions options = new MqttConnectOptions();
     options.setUserName(username);
@@ -65,6 +70,7 @@ final class PahoDevice implements AutoCloseable {
     options.setKeepAliveInterval(30);
     options.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
     client.connect(options);
+    device.options = options;
     return device;
   }
 
@@ -86,6 +92,21 @@ final class PahoDevice implements AutoCloseable {
     MqttMessage message = new MqttMessage(payload);
     message.setQos(1);
     client.publish(topic, message);
+  }
+
+  /** Publishes at QoS 1 without waiting for the PUBACK; answers the message id. */
+  int publishWithoutWaiting(String suffix, String payload) throws MqttException {
+    MqttMessage message = new MqttMessage(payload.getBytes(StandardCharsets.UTF_8));
+    message.setQos(1);
+    return client.getTopic(topic(suffix)).publish(message).getMessageId();
+  }
+
+  /**
+   * Connects again with the same client id and options; with a persistent session (clean session off) Paho
+   * then sends again every QoS 1 publish the server did not acknowledge.
+   */
+  void reconnect() throws MqttException {
+    client.connect(options);
   }
 
   /** The next message on the device's {@code suffix} topic; fails after {@code timeout}. */

@@ -30,7 +30,8 @@ final class ChildGateway implements AutoCloseable {
     int port = TestStack.freePort();
     Path log = Files.createTempFile("wharf-child-", ".log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder builder = new ProcessBuilder(List.of(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+    ProcessBuilder builder = new ProcessBuilder(List.of(java, "-Xmx256m", "--add-opens", "java.base/java.security=ALL-UNNAMED",
+        "--add-opens", "java.base/sun.security.provider=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
         "dev.wharf.gateway.Wharf", "serve"))
         .redirectErrorStream(true)
         .redirectOutput(log.toFile());

@@ -2,6 +2,7 @@ package dev.wharf.mqtt.broker;
 
 import dev.wharf.auth.Principal;
 import dev.wharf.auth.TenantStore;
+import dev.wharf.error.Outages;
 import dev.wharf.mqtt.DeviceMessages;
 import dev.wharf.mqtt.MqttConfig;
 import dev.wharf.mqtt.MqttMetrics;
@@ -39,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * the devices' topics. The session is persistent (clean session off, a stable client id), so a broker
  * that keeps sessions holds requests for a replica that is briefly away. A message is acknowledged only
  * once its grant is committed; a lost connection is retried with exponential backoff and jitter, and the
- * subscriptions are made again each time.
+ * subscriptions are made again each time. A message that could not be handled for an outage is answered
+ * with an error reply and left unacknowledged; since a broker sends an unacknowledged message again only on
+ * a new connection, Wharf reconnects after {@link #REDELIVERY_PAUSE_MILLIS} to have it delivered again.
  *
  * <p>The broker authenticates devices (through Wharf's HTTP auth endpoints); Wharf trusts the topic: a
  * message on {@code {root}/d/{d}/…} comes from device {@code d}. Device ids are unique per tenant only,
@@ -48,6 +51,8 @@ import org.slf4j.LoggerFactory;
 public final class BrokerBridgeVerticle extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(BrokerBridgeVerticle.class);
+  /** How long after an outage left messages unacknowledged Wharf reconnects to have them delivered again. */
+  static final long REDELIVERY_PAUSE_MILLIS = 5_000;
   private static final List<TopicKind> INBOUND = List.of(TopicKind.UPLOAD_REQUEST, TopicKind.UPLOAD_COMPLETE, TopicKind.INBOX_ACK);
 
   private final MqttConfig config;
@@ -62,6 +67,7 @@ public final class BrokerBridgeVerticle extends VerticleBase {
   private boolean stopping;
   private int attempt;
   private long reconnectTimer = -1;
+  private long redeliveryTimer = -1;
 
   private record Outgoing(String topic, Buffer payload, String kind) {}
 
@@ -85,17 +91,13 @@ public final class BrokerBridgeVerticle extends VerticleBase {
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(reconnectTimer);
+    vertx.cancelTimer(redeliveryTimer);
     List<Future<Void>> closing = new ArrayList<>();
     consumers.forEach(c -> closing.add(c.unregister()));
     if (client != null && client.isConnected()) {
       closing.add(client.disconnect());
     }
     return Future.join(closing);
-  }
-
-  /** Whether the connection is up and subscribed. */
-  public boolean isUp() {
-    return up;
   }
 
   private void connect() {
@@ -181,7 +183,9 @@ public final class BrokerBridgeVerticle extends VerticleBase {
     }
     String deviceId = parsed.get().device();
     TopicKind kind = parsed.get().kind().orElse(null);
+    MqttClient receivedOn = client;
     tenants.tenantsOfDevice(deviceId)
+        .recover(err -> Future.failedFuture(Outages.asUnavailable(Outages.POSTGRES, err)))
         .compose(found -> {
           if (found.size() != 1) {
             metrics.error(found.isEmpty() ? "unknown_device" : "ambiguous_device");
@@ -192,16 +196,43 @@ public final class BrokerBridgeVerticle extends VerticleBase {
           return messages.handle(device, message.topicName(), kind, message.payload());
         })
         .onComplete(ar -> {
-          if (ar.failed()) {
-            // Postgres is unreachable: leave the message unacknowledged; the broker sends it again.
-            log.warn("device message not handled, left for redelivery [topic={}, cause={}]", message.topicName(), ar.cause().toString());
+          // A failure here is the tenant lookup's (handle itself never fails): answered like any other.
+          DeviceMessages.Reply reply = ar.succeeded()
+              ? ar.result()
+              : messages.failed(deviceId, message.topicName(), kind, message.payload(), ar.cause());
+          if (reply != null) {
+            send(topics.topic(deviceId, reply.kind()), reply.payload(), reply.kind().metricName());
+          }
+          if (reply != null && !reply.acknowledge()) {
+            redeliverLater();
             return;
           }
-          if (ar.result() != null) {
-            send(topics.topic(deviceId, ar.result().kind()), ar.result().payload(), ar.result().kind().metricName());
+          if (client != receivedOn || !up) {
+            // Packet ids belong to a connection: a PUBACK on a newer one could acknowledge another message.
+            // The broker sends this one again on the new connection, and a repeat is answered the same way.
+            return;
           }
           message.ack();
         });
+  }
+
+  /**
+   * Messages were left unacknowledged for an outage. The broker sends them again only on a new connection
+   * of this persistent session, so after a pause the connection is dropped and made again (through the
+   * usual reconnect); if the dependency is still down, the next attempt ends here again.
+   */
+  private void redeliverLater() {
+    if (stopping || redeliveryTimer != -1) {
+      return;
+    }
+    redeliveryTimer = vertx.setTimer(REDELIVERY_PAUSE_MILLIS, id -> {
+      redeliveryTimer = -1;
+      MqttClient current = client;
+      if (!stopping && current != null && current.isConnected()) {
+        log.info("reconnecting to the broker to have unacknowledged messages delivered again");
+        current.disconnect();
+      }
+    });
   }
 
   private MessageConsumer<JsonObject> forward(String address, Function<JsonObject, Optional<Notice>> parse) {

@@ -11,6 +11,9 @@ import dev.wharf.mqtt.TopicKind;
 import dev.wharf.mqtt.Topics;
 import dev.wharf.error.ServerException;
 import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.mqtt.MqttEndpoint;
 import io.vertx.mqtt.MqttTopicSubscription;
@@ -34,7 +37,10 @@ import org.slf4j.LoggerFactory;
 final class DeviceSession {
 
   private static final Logger log = LoggerFactory.getLogger(DeviceSession.class);
+  /** How long an error reply before a close may wait for the device's PUBACK. */
+  private static final long REPLY_ACK_WAIT_MILLIS = 5_000;
 
+  private final Vertx vertx;
   private final MqttEndpoint endpoint;
   private final Principal device;
   private final Topics topics;
@@ -42,14 +48,18 @@ final class DeviceSession {
   private final MqttConfig config;
   private final MqttMetrics metrics;
   private final Map<String, MqttQoS> subscriptions = new HashMap<>();
+  /** Our QoS 1 publishes whose PUBACK something waits for, by message id. */
+  private final Map<Integer, Promise<Void>> awaitingAck = new HashMap<>();
   private int handling;
   private int unacked;
   private boolean closed;
+  private boolean closing;
 
   private final java.util.function.Consumer<dev.wharf.mqtt.Notices.Notice> replies;
 
-  DeviceSession(MqttEndpoint endpoint, Principal device, Topics topics, DeviceMessages messages, MqttConfig config, MqttMetrics metrics,
-      java.util.function.Consumer<dev.wharf.mqtt.Notices.Notice> replies) {
+  DeviceSession(Vertx vertx, MqttEndpoint endpoint, Principal device, Topics topics, DeviceMessages messages, MqttConfig config,
+      MqttMetrics metrics, java.util.function.Consumer<dev.wharf.mqtt.Notices.Notice> replies) {
+    this.vertx = vertx;
     this.replies = replies;
     this.endpoint = endpoint;
     this.device = device;
@@ -75,12 +85,20 @@ final class DeviceSession {
     endpoint.publishReleaseHandler(endpoint::publishComplete);
     endpoint.subscribeHandler(this::onSubscribe);
     endpoint.unsubscribeHandler(this::onUnsubscribe);
-    endpoint.publishAcknowledgeHandler(id -> unacked = Math.max(0, unacked - 1));
+    endpoint.publishAcknowledgeHandler(id -> {
+      unacked = Math.max(0, unacked - 1);
+      Promise<Void> waiting = awaitingAck.remove(id);
+      if (waiting != null) {
+        waiting.tryComplete();
+      }
+    });
     endpoint.disconnectHandler(v -> log.debug("device disconnected [tenant={}, device={}]", device.tenantId(), device.deviceId()));
     endpoint.exceptionHandler(err -> log.debug("mqtt connection error [tenant={}, device={}, cause={}]",
         device.tenantId(), device.deviceId(), err.toString()));
     endpoint.closeHandler(v -> {
       closed = true;
+      awaitingAck.values().forEach(Promise::tryComplete);
+      awaitingAck.clear();
       subscriptions.clear();
       onClose.run();
     });
@@ -132,6 +150,10 @@ final class DeviceSession {
     messages.handle(device, topic, kind, message.payload()).onComplete(ar -> {
       handling--;
       Reply reply = ar.result();
+      if (reply != null && !reply.acknowledge()) {
+        redeliver(topic, reply);
+        return;
+      }
       if (reply != null) {
         // To every connection of this device that listens for it, not only the one that asked.
         replies.accept(new dev.wharf.mqtt.Notices.Notice(device.tenantId(), device.deviceId(), reply.kind(), reply.payload()));
@@ -140,6 +162,39 @@ final class DeviceSession {
       if (!closed) {
         acknowledge(message);
       }
+    });
+  }
+
+  /**
+   * The message could not be handled for an outage: no PUBACK. The error reply goes to this connection,
+   * then the connection is closed, because MQTT lets a client send an unacknowledged PUBLISH again only
+   * when it reconnects; a device with a persistent session (clean session off) does so, and the message is
+   * handled then. While the dependency is still down, the reconnect itself is refused (server unavailable).
+   * The close waits for the device's PUBACK of the reply (at most {@value #REPLY_ACK_WAIT_MILLIS} ms): a
+   * client may drop a message it received just before its connection went.
+   */
+  private void redeliver(String topic, Reply reply) {
+    if (closed || closing) {
+      if (!closed) {
+        send(reply.kind(), reply.payload());
+      }
+      return;
+    }
+    closing = true;
+    log.info("closing the connection so the device sends its message again [tenant={}, device={}, topic={}]",
+        device.tenantId(), device.deviceId(), topic);
+    Promise<Void> replied = Promise.promise();
+    long timer = vertx.setTimer(REPLY_ACK_WAIT_MILLIS, id -> replied.tryComplete());
+    publish(reply.kind(), reply.payload(), true).onComplete(ar -> replied.tryComplete());
+    replied.future().onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (closed) {
+        return;
+      }
+      if (endpoint.protocolVersion() >= 5) {
+        endpoint.disconnect(MqttDisconnectReasonCode.SERVER_BUSY, io.netty.handler.codec.mqtt.MqttProperties.NO_PROPERTIES);
+      }
+      endpoint.close();
     });
   }
 
@@ -154,8 +209,16 @@ final class DeviceSession {
 
   /** Publishes to the device's {@code kind} topic if it subscribed to it, at the QoS it was granted. */
   void send(TopicKind kind, JsonObject payload) {
+    publish(kind, payload, false);
+  }
+
+  /**
+   * {@link #send}, answering when the message is gone: when the device acknowledged it if {@code awaitAck}
+   * and it went at QoS 1, else when it was written (or dropped, or the connection closed).
+   */
+  private Future<Void> publish(TopicKind kind, JsonObject payload, boolean awaitAck) {
     if (closed) {
-      return;
+      return Future.succeededFuture();
     }
     String topic = topics.topic(device.deviceId(), kind);
     MqttQoS qos = null;
@@ -166,20 +229,29 @@ final class DeviceSession {
     }
     if (qos == null) {
       metrics.dropped("not_subscribed");
-      return;
+      return Future.succeededFuture();
     }
     if (qos == MqttQoS.AT_LEAST_ONCE) {
       if (unacked >= config.maxInflight()) {
         metrics.dropped("inflight_full");
         log.info("message dropped, the device has not acknowledged earlier ones [tenant={}, device={}, topic={}]",
             device.tenantId(), device.deviceId(), topic);
-        return;
+        return Future.succeededFuture();
       }
       unacked++;
     }
     metrics.sent(kind.metricName());
-    endpoint.publish(topic, payload.toBuffer(), qos, false, false)
-        .onFailure(err -> log.debug("publish to device failed [device={}, topic={}, cause={}]", device.deviceId(), topic, err.toString()));
+    boolean acked = awaitAck && qos == MqttQoS.AT_LEAST_ONCE;
+    return endpoint.publish(topic, payload.toBuffer(), qos, false, false)
+        .onFailure(err -> log.debug("publish to device failed [device={}, topic={}, cause={}]", device.deviceId(), topic, err.toString()))
+        .compose(messageId -> {
+          if (!acked || closed) {
+            return Future.<Void>succeededFuture();
+          }
+          Promise<Void> ack = Promise.promise();
+          awaitingAck.put(messageId, ack);
+          return ack.future();
+        }, err -> Future.succeededFuture());
   }
 
   /** Closes the connection of a device that broke the rules (MQTT 5: DISCONNECT with not-authorized). */

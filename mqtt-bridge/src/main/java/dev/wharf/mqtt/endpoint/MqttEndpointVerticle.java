@@ -132,7 +132,7 @@ public final class MqttEndpointVerticle extends VerticleBase {
   }
 
   private void accept(MqttEndpoint endpoint, Principal device) {
-    DeviceSession session = new DeviceSession(endpoint, device, topics, messages, config, metrics,
+    DeviceSession session = new DeviceSession(vertx, endpoint, device, topics, messages, config, metrics,
         reply -> vertx.eventBus().publish(Notices.REPLY_ADDRESS, Notices.replyEvent(reply)));
     String clientKey = key(device.tenantId(), endpoint.clientIdentifier());
     String deviceKey = key(device.tenantId(), device.deviceId());
