@@ -144,7 +144,10 @@ export WHARF_ADMIN_TOKEN=$ADMIN WHARF_HTTP_HOST=127.0.0.1 WHARF_HTTP_PORT=$HTTP_
   WHARF_MQTT_MODE=broker WHARF_MQTT_BROKER_URI=mqtt://127.0.0.1:$MQTT_PORT WHARF_MQTT_BROKER_CLIENT_ID=wharf-ci \
   WHARF_MQTT_BROKER_RECONNECT_MAX=1s WHARF_INGEST_POLL_INTERVAL=100ms
 
-out=$(java -jar "$JAR" dev 2>&1) && fail "wharf-server.jar ran dev" || true
+if command -v jar >/dev/null && jar tf "$JAR" | grep -q '^dev/wharf/devstack/'; then
+  fail "$JAR holds the embedded dev servers (dev/wharf/devstack); it must not"
+fi
+out=$(timeout 60 java -jar "$JAR" dev 2>&1) && fail "wharf-server.jar ran dev" || true
 grep -q "not in this jar" <<<"$out" || fail "wharf-server.jar dev did not say it is not in this jar: $out"
 java -jar "$JAR" migrate > "$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log"; fail "wharf migrate"; }
 say "$(grep 'migrations applied' "$WORK/migrate.log")"
