@@ -59,7 +59,21 @@ public final class Wharf {
         });
   }
 
+  /** True when the embedded dev servers are on the class path: in wharf.jar, not in wharf-server.jar. */
+  private static boolean hasDevServers() {
+    try {
+      Class.forName("dev.wharf.devstack.EmbeddedServers", false, Wharf.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException e) {
+      return false;
+    }
+  }
+
   private static Future<Runnable> startDev(Vertx vertx, Map<String, String> env) {
+    if (!hasDevServers()) {
+      throw new ConfigException("`dev` is not in this jar: wharf-server.jar is built without the embedded "
+          + "PostgreSQL, Redis and S3 servers. Run `./wharf dev` (wharf.jar) for those, or `serve` here.", (Throwable) null);
+    }
     Path devDir = Path.of(env.getOrDefault("WHARF_DEV_DIR", ".wharf-dev")).toAbsolutePath();
     return DevMode.start(vertx, devDir, env).map(running -> {
       Map<String, String> e = running.env();

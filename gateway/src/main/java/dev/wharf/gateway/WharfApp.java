@@ -87,7 +87,8 @@ public final class WharfApp {
                 new TokenStore(pool), new TenantStore(pool), files,
                 new JobService(pool, queue, metrics),
                 new IdempotencyStore(pool), new GrantService(pool, files, config.grants(), metrics), inboxAcks,
-                metrics, new MqttMetrics(metrics), new UploadSlots(config.uploads().maxConcurrentUploads(), metrics.uploadsInFlight()), deliveries, sessions);
+                metrics, new MqttMetrics(metrics), new UploadSlots(config.uploads().maxConcurrentUploads(), metrics.uploadsInFlight(),
+                    () -> metrics.upload("overloaded", 0)), deliveries, sessions);
           })
           .compose(services -> new WharfApp(vertx, services, blobs).deploy())
           .recover(err -> {

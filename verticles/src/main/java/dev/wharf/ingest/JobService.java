@@ -58,17 +58,23 @@ public final class JobService {
     });
   }
 
-  /** Queue depth from Redis and the dead count from Postgres; also refreshes the gauges. */
+  /**
+   * Queue depth from Redis, the dead count and the oldest queued job's age from Postgres; also refreshes
+   * the gauges.
+   */
   public Future<JsonObject> stats() {
-    return Future.all(queue.stats(), JobStore.countDead(pool)).map(all -> {
+    return Future.all(queue.stats(), JobStore.countDead(pool), JobStore.oldestQueuedAgeSeconds(pool)).map(all -> {
       IngestQueue.QueueStats stats = all.resultAt(0);
       long dead = all.resultAt(1);
+      double oldest = all.resultAt(2);
       metrics.queueDepth(stats.ready(), stats.delayed(), stats.leased(), dead);
+      metrics.oldestQueuedAge(oldest);
       JsonObject ready = new JsonObject();
       for (Priority p : Priority.values()) {
         ready.put(p.wireName(), stats.ready()[p.band()]);
       }
-      return new JsonObject().put("ready", ready).put("delayed", stats.delayed()).put("active", stats.leased()).put("dead", dead);
+      return new JsonObject().put("ready", ready).put("delayed", stats.delayed()).put("active", stats.leased()).put("dead", dead)
+          .put("oldest_queued_age_seconds", Math.round(oldest));
     });
   }
 }

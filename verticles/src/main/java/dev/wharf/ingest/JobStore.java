@@ -172,6 +172,13 @@ public final class JobStore {
         .map(rows -> rows.iterator().next().getLong("n"));
   }
 
+  /** Seconds the oldest {@code queued} job (waiting to run or for a retry) has existed; 0 when none. */
+  public static Future<Double> oldestQueuedAgeSeconds(SqlClient sql) {
+    return sql.query("SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age"
+            + " FROM ingest_jobs WHERE status = 'queued'").execute()
+        .map(rows -> rows.iterator().next().getDouble("age"));
+  }
+
   private static JobRecord single(RowSet<Row> rows) {
     if (rows.rowCount() == 0) {
       throw ClientException.notFound("job");

@@ -6,7 +6,10 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The process's meters, rendered in Prometheus text format at {@code /metrics}. One instance per process,
@@ -20,6 +23,8 @@ public final class WharfMetrics {
   private final AtomicLong leased = new AtomicLong();
   private final AtomicLong dead = new AtomicLong();
   private final AtomicLong uploadsInFlight = new AtomicLong();
+  private final AtomicReference<Double> oldestQueuedAge = new AtomicReference<>(0.0);
+  private final Map<String, AtomicLong> dependencyUp = new ConcurrentHashMap<>();
 
   public WharfMetrics() {
     new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
@@ -36,6 +41,28 @@ public final class WharfMetrics {
     Gauge.builder("wharf_queue_active", leased, AtomicLong::get).description("Ingest jobs claimed by a worker").register(registry);
     Gauge.builder("wharf_queue_dead", dead, AtomicLong::get).description("Ingest jobs whose attempts ran out").register(registry);
     Gauge.builder("wharf_uploads_in_flight", uploadsInFlight, AtomicLong::get).description("Uploads streaming now").register(registry);
+    Gauge.builder("wharf_queue_oldest_queued_age_seconds", oldestQueuedAge, AtomicReference::get)
+        .description("Age of the oldest queued ingest job (waiting to run or for a retry); 0 when none").register(registry);
+    for (String dependency : new String[] {"postgres", "redis", "s3"}) {
+      AtomicLong up = new AtomicLong();
+      dependencyUp.put(dependency, up);
+      Gauge.builder("wharf_dependency_up", up, AtomicLong::get)
+          .description("1 when the last readiness check of the dependency passed (checked on every scrape and /readyz)")
+          .tag("dependency", dependency).register(registry);
+    }
+  }
+
+  /** Records the age of the oldest queued job, in seconds. */
+  public void oldestQueuedAge(double seconds) {
+    oldestQueuedAge.set(seconds);
+  }
+
+  /** Records the outcome of a readiness check of {@code dependency} (postgres, redis, s3). */
+  public void dependencyUp(String dependency, boolean up) {
+    AtomicLong gauge = dependencyUp.get(dependency);
+    if (gauge != null) {
+      gauge.set(up ? 1 : 0);
+    }
   }
 
   public PrometheusMeterRegistry registry() {

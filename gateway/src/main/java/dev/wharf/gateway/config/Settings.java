@@ -18,6 +18,7 @@ final class Settings {
 
   private final Map<String, Object> yaml;
   private final Map<String, String> env;
+  private final java.util.Set<String> keysRead = new java.util.TreeSet<>();
 
   Settings(Map<String, Object> yaml, Map<String, String> env) {
     this.yaml = yaml;
@@ -28,8 +29,14 @@ final class Settings {
     return "WHARF_" + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
   }
 
+  /** Every key looked up so far (with or without a value). */
+  java.util.Set<String> keysRead() {
+    return java.util.Collections.unmodifiableSet(keysRead);
+  }
+
   /** The raw value, or null when set nowhere. */
   String raw(String key) {
+    keysRead.add(key);
     String fromEnv = env.get(envName(key));
     if (fromEnv != null && !fromEnv.isEmpty()) {
       return fromEnv;

@@ -56,6 +56,20 @@ public record WharfConfig(
     return from(new Settings(yaml, env));
   }
 
+  /**
+   * Every {@code WHARF_*} environment variable a setting is read from (plus the few the launcher reads:
+   * {@code WHARF_CONFIG}, {@code WHARF_LOG_LEVEL}, {@code WHARF_LOG_FORMAT}), so deployment files can be
+   * checked against it.
+   */
+  public static java.util.Set<String> environmentNames() {
+    Settings s = new Settings(Map.of(), Map.of("WHARF_ADMIN_TOKEN", "0123456789abcdef0123"));
+    from(s);
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    s.keysRead().forEach(key -> names.add(Settings.envName(key)));
+    names.addAll(java.util.List.of("WHARF_CONFIG", "WHARF_LOG_LEVEL", "WHARF_LOG_FORMAT"));
+    return names;
+  }
+
   static WharfConfig from(Settings s) {
     try {
       int port = s.integer("http.port", 8080);
@@ -80,12 +94,22 @@ public record WharfConfig(
           s.integer("redis.pool-size", 16),
           s.string("redis.namespace", "ingest"));
       String endpoint = s.string("s3.endpoint", null);
+      // Both keys or neither: without them the SDK's default chain is used (environment, web identity
+      // token (IRSA), container and instance roles).
+      String accessKey = blankToNull(s.string("s3.access-key", null));
+      String secretKey = blankToNull(s.string("s3.secret-key", null));
+      if ((accessKey == null) != (secretKey == null)) {
+        String missing = accessKey == null ? "s3.access-key" : "s3.secret-key";
+        throw new ConfigException(missing, "must be set together with "
+            + (accessKey == null ? "s3.secret-key" : "s3.access-key")
+            + " (or leave both unset to use the default AWS credentials chain)");
+      }
       S3Config s3 = new S3Config(
           endpoint == null ? null : URI.create(endpoint),
           s.string("s3.region", "us-east-1"),
           s.string("s3.bucket", "wharf"),
-          s.required("s3.access-key"),
-          s.required("s3.secret-key"),
+          accessKey,
+          secretKey,
           s.bool("s3.path-style", endpoint != null),
           Math.toIntExact(s.bytes("s3.part-size", 8L << 20)),
           s.integer("s3.parts-in-flight", 2));
@@ -131,6 +155,10 @@ public record WharfConfig(
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }
+  }
+
+  private static String blankToNull(String value) {
+    return value == null || value.isBlank() ? null : value;
   }
 
   /**

@@ -17,6 +17,7 @@ public final class ApiVerticle extends VerticleBase {
   private final Services services;
   private HttpServer server;
   private InboxWaiters waiters;
+  private Router router;
 
   public ApiVerticle(Services services) {
     this.services = services;
@@ -24,7 +25,7 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    Router router = Router.router(vertx);
+    router = Router.router(vertx);
     router.route().handler(new RequestIds());
     router.route("/v1/*").handler(Bodies.pauseOnArrival());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
@@ -61,6 +62,11 @@ public final class ApiVerticle extends VerticleBase {
   public Future<?> stop() {
     Future<Void> released = waiters == null ? Future.succeededFuture() : waiters.releaseAll();
     return released.transform(v -> server == null ? Future.succeededFuture() : server.shutdown(10, TimeUnit.SECONDS));
+  }
+
+  /** The routes this instance serves, once started (the OpenAPI check walks them). */
+  public Router router() {
+    return router;
   }
 
   /** The port actually bound (for port 0 in tests). */

@@ -31,7 +31,8 @@ final class OpsRoutes {
   void mount(Router router) {
     router.get("/healthz").handler(ctx -> ctx.json(new JsonObject().put("status", "ok")));
     router.get("/readyz").handler(this::ready);
-    router.get("/metrics").handler(ctx -> jobs.stats().onComplete(ar -> ctx.response()
+    // A scrape refreshes the queue gauges and the dependency checks first, so alerts see current values.
+    router.get("/metrics").handler(ctx -> Future.join(jobs.stats(), checks().all()).onComplete(ar -> ctx.response()
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         .end(metrics.scrape())));
     router.get("/openapi.yaml").handler(ctx -> ctx.vertx().fileSystem().readFile("openapi.yaml")
@@ -39,11 +40,28 @@ final class OpsRoutes {
         .onFailure(ctx::fail));
   }
 
+  /** The three readiness checks, each recorded in {@code wharf_dependency_up} when it ends. */
+  private record Checks(Future<Void> postgres, Future<Void> redis, Future<Void> s3) {
+    Future<?> all() {
+      return Future.join(postgres, redis, s3);
+    }
+  }
+
+  private Checks checks() {
+    Future<Void> postgres = pool.query("SELECT 1").execute().<Void>mapEmpty()
+        .andThen(ar -> metrics.dependencyUp("postgres", ar.succeeded()));
+    Future<Void> redisPing = redis.ping(List.of()).<Void>mapEmpty()
+        .andThen(ar -> metrics.dependencyUp("redis", ar.succeeded()));
+    Future<Void> s3 = blobs.ping().andThen(ar -> metrics.dependencyUp("s3", ar.succeeded()));
+    return new Checks(postgres, redisPing, s3);
+  }
+
   private void ready(RoutingContext ctx) {
-    Future<Void> postgres = pool.query("SELECT 1").execute().mapEmpty();
-    Future<Void> redisPing = redis.ping(List.of()).mapEmpty();
-    Future<Void> s3 = blobs.ping();
-    Future.join(postgres, redisPing, s3).onComplete(ar -> {
+    Checks running = checks();
+    Future<Void> postgres = running.postgres();
+    Future<Void> redisPing = running.redis();
+    Future<Void> s3 = running.s3();
+    running.all().onComplete(ar -> {
       JsonObject checks = new JsonObject()
           .put("postgres", status(postgres))
           .put("redis", status(redisPing))
