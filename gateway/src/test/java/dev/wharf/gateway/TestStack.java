@@ -110,7 +110,8 @@ public final class TestStack {
     Services s = app.services();
     var ingest = s.config().ingest();
     var cfg = new dev.wharf.config.IngestConfig(1, concurrency, ingest.leaseTime(), ingest.maxAttempts(), ingest.backoffBase(),
-        ingest.backoffMax(), ingest.pollInterval(), ingest.reconcileInterval(), ingest.staleUploadAfter());
+        ingest.backoffMax(), ingest.pollInterval(), ingest.reconcileInterval(), ingest.staleUploadAfter(), ingest.stallTimeout(),
+        ingest.retention());
     return vertx.deployVerticle(() -> new IngestWorker(s.pool(), s.blobs(), s.queue(), cfg,
         Validators.standard(ValidationLimits.defaults()), s.metrics()),
         new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));

@@ -15,6 +15,9 @@ import java.time.Duration;
  * @param pollInterval how often an idle worker asks for work
  * @param reconcileInterval how often the leader re-enqueues jobs missing from Redis
  * @param staleUploadAfter an upload still {@code uploading} after this is abandoned and cleaned up
+ * @param stallTimeout an attempt that reads no byte for this long stops renewing its lease and is retried
+ *     (a stalled storage read must not hold a job forever)
+ * @param retention finished jobs (succeeded, dead, cancelled) are deleted this long after they ended
  */
 public record IngestConfig(
     int workers,
@@ -25,9 +28,17 @@ public record IngestConfig(
     Duration backoffMax,
     Duration pollInterval,
     Duration reconcileInterval,
-    Duration staleUploadAfter) {
+    Duration staleUploadAfter,
+    Duration stallTimeout,
+    Duration retention) {
 
   public IngestConfig {
+    if (stallTimeout.toMillis() < 100) {
+      throw new IllegalArgumentException("ingest.stall-timeout must be at least 100 ms");
+    }
+    if (retention.toHours() < 1) {
+      throw new IllegalArgumentException("ingest.retention must be at least 1h");
+    }
     if (workers < 0) {
       throw new IllegalArgumentException("ingest.workers must not be negative");
     }

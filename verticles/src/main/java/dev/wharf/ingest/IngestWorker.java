@@ -117,13 +117,21 @@ public final class IngestWorker extends VerticleBase {
   private void run(Lease lease) {
     Run run = new Run(lease, System.nanoTime());
     running.put(lease.jobId(), run);
-    run.heartbeat = vertx.setPeriodic(Math.max(50, config.leaseTime().toMillis() / 3), id -> queue.extend(lease, config.leaseTime())
-        .onSuccess(held -> {
-          if (!held && !run.lost) {
-            run.lost = true;
-            log.warn("lease lost, abandoning attempt [job={}]", lease.jobId());
-          }
-        }));
+    run.heartbeat = vertx.setPeriodic(Math.max(50, config.leaseTime().toMillis() / 3), id -> {
+      if (run.stalled()) {
+        // No byte for stallTimeout: stop holding the job; the attempt fails and is retried with backoff.
+        run.reading.tryFail(new java.util.concurrent.TimeoutException("no progress reading the object for "
+            + config.stallTimeout().toSeconds() + " s (storage stalled)"));
+        return;
+      }
+      queue.extend(lease, config.leaseTime())
+          .onSuccess(held -> {
+            if (!held && !run.lost) {
+              run.lost = true;
+              log.warn("lease lost, abandoning attempt [job={}]", lease.jobId());
+            }
+          });
+    });
     process(run)
         .onFailure(err -> log.error("ingest attempt crashed [job={}]", lease.jobId(), err))
         .onComplete(ar -> {
@@ -161,12 +169,25 @@ public final class IngestWorker extends VerticleBase {
 
   private Future<ContentInspection.Verdict> inspect(Run run, JobRecord job, FileRecord file) {
     ContentInspection inspection = new ContentInspection(file, validators);
-    return blobs.open(file.objectKey(), null).compose(stream -> drain(stream, inspection, run, job, file.size()))
+    // The stall watch covers waiting for storage to answer as well as the read itself.
+    run.progressed();
+    Promise<ReadStream<io.vertx.core.buffer.Buffer>> opened = Promise.promise();
+    blobs.open(file.objectKey(), null).onComplete(ar -> {
+      if (ar.succeeded() && !opened.tryComplete(ar.result())) {
+        ar.result().pause();
+      } else if (ar.failed()) {
+        opened.tryFail(ar.cause());
+      }
+    });
+    run.reading.future().onFailure(opened::tryFail);
+    return opened.future().compose(stream -> drain(stream, inspection, run, job, file.size()))
         .compose(v -> inspection.finish((offset, length) -> blobs.read(file.objectKey(), offset, length)));
   }
 
   private Future<Void> drain(ReadStream<io.vertx.core.buffer.Buffer> stream, ContentInspection inspection, Run run, JobRecord job, Long total) {
-    Promise<Void> done = Promise.promise();
+    Promise<Void> done = run.reading;
+    run.progressed();
+    done.future().onFailure(err -> stream.pause());
     long[] lastReport = {System.nanoTime()};
     stream.exceptionHandler(done::tryFail);
     stream.endHandler(v -> done.tryComplete());
@@ -176,6 +197,7 @@ public final class IngestWorker extends VerticleBase {
         done.tryFail(new IllegalStateException("lease lost"));
         return;
       }
+      run.progressed();
       inspection.accept(chunk);
       if (System.nanoTime() - lastReport[0] > 1_000_000_000L) {
         lastReport[0] = System.nanoTime();
@@ -259,16 +281,32 @@ public final class IngestWorker extends VerticleBase {
     });
   }
 
-  private static final class Run {
+  private final class Run {
     final Lease lease;
     final long startedNanos;
+    /** The read of the object; the heartbeat fails it when the read stalls. */
+    final Promise<Void> reading = Promise.promise();
     long heartbeat;
     int attempt;
     boolean lost;
+    private long lastProgressNanos;
+    private boolean readingStarted;
 
     Run(Lease lease, long startedNanos) {
       this.lease = lease;
       this.startedNanos = startedNanos;
+      this.lastProgressNanos = startedNanos;
+    }
+
+    void progressed() {
+      readingStarted = true;
+      lastProgressNanos = System.nanoTime();
+    }
+
+    /** Reading began and no byte came for the stall timeout. */
+    boolean stalled() {
+      return readingStarted && !reading.future().isComplete()
+          && System.nanoTime() - lastProgressNanos > config.stallTimeout().toNanos();
     }
 
     Duration elapsed() {

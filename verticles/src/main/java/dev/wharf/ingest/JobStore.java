@@ -100,6 +100,14 @@ public final class JobStore {
         .map(rows -> rows.rowCount() == 0 ? null : map(rows.iterator().next()));
   }
 
+  /** Deletes jobs that ended (succeeded, dead, cancelled) more than {@code retention} ago, at most {@code limit}. */
+  public static Future<Integer> purgeFinished(SqlClient sql, java.time.Duration retention, int limit) {
+    return sql.preparedQuery("DELETE FROM ingest_jobs WHERE id IN (SELECT id FROM ingest_jobs WHERE status IN ('succeeded', 'dead', 'cancelled') "
+            + "AND coalesce(finished_at, updated_at) < now() - make_interval(secs => $1) LIMIT $2)")
+        .execute(Tuple.of((double) retention.toSeconds(), limit))
+        .map(io.vertx.sqlclient.RowSet::rowCount);
+  }
+
   /** Records progress of attempt {@code attempt}; ignored when a newer attempt took over. */
   public static Future<Void> progress(SqlClient sql, UUID id, int attempt, JsonObject progress) {
     return sql.preparedQuery("UPDATE ingest_jobs SET progress = $3, updated_at = now() WHERE id = $1 AND attempts = $2 AND status = 'active'")

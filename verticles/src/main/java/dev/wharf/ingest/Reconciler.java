@@ -25,11 +25,13 @@ public final class Reconciler extends PeriodicChore {
   private static final int BATCH = 500;
 
   private final Pool pool;
+  private final java.time.Duration retention;
   private final IngestQueue queue;
   private final WharfMetrics metrics;
 
   public Reconciler(Pool pool, IngestQueue queue, IngestConfig config, WharfMetrics metrics) {
     super("reconcile pass", java.time.Duration.ZERO, config.reconcileInterval());
+    this.retention = config.retention();
     this.pool = pool;
     this.queue = queue;
     this.metrics = metrics;
@@ -38,7 +40,13 @@ public final class Reconciler extends PeriodicChore {
   /** One full pass as leader; answers how many jobs were re-enqueued, or null when not the leader. */
   @Override
   public Future<Integer> runOnce() {
-    return Database.asLeader(pool, LeaderLock.RECONCILER, conn -> reenqueue(conn, null, 0))
+    return Database.asLeader(pool, LeaderLock.RECONCILER, conn -> reenqueue(conn, null, 0)
+            .compose(added -> JobStore.purgeFinished(conn, retention, 1000).map(purged -> {
+              if (purged > 0) {
+                log.info("finished jobs past retention deleted [count={}]", purged);
+              }
+              return added;
+            })))
         .onSuccess(added -> {
           if (added != null && added > 0) {
             metrics.count("wharf_reconciled_jobs_total", "source", "postgres", added);

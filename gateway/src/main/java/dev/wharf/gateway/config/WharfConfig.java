@@ -133,7 +133,9 @@ public record WharfConfig(
           s.duration("ingest.backoff-max", Duration.ofMinutes(5)),
           s.duration("ingest.poll-interval", Duration.ofMillis(200)),
           s.duration("ingest.reconcile-interval", Duration.ofSeconds(60)),
-          s.duration("ingest.stale-upload-after", Duration.ofHours(1)));
+          s.duration("ingest.stale-upload-after", Duration.ofHours(1)),
+          s.duration("ingest.stall-timeout", Duration.ofMinutes(5)),
+          s.duration("ingest.retention", Duration.ofDays(30)));
       DeliveryConfig deliveries = new DeliveryConfig(
           s.duration("deliveries.ttl", Duration.ofHours(24)),
           s.duration("deliveries.min-ttl", Duration.ofSeconds(60)),
