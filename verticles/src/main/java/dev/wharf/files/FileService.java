@@ -196,16 +196,20 @@ public final class FileService {
         .recover(err -> Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("postgres", err)));
   }
 
-  /** Best-effort removal of what a failed upload left; the janitor catches what this misses. */
+  /**
+   * Best-effort removal of what a failed upload left. What this misses is not forgotten: a deleted row
+   * queues its object in the object-delete outbox (V5 trigger), and a row that could not be deleted stays
+   * {@code uploading} until the upload sweeper removes it with its object and multipart upload.
+   */
   private Future<Void> forget(UUID fileId, String key) {
     Future<Void> object = key == null ? Future.succeededFuture() : blobs.delete(key);
     return object.recover(err -> {
-          log.warn("object of a failed upload not deleted, the janitor will [file={}, cause={}]", fileId, err.toString());
+          log.warn("object of a failed upload not deleted now, the outbox will [file={}, cause={}]", fileId, err.toString());
           return Future.succeededFuture();
         })
         .compose(v -> FileStore.deleteRow(pool, fileId))
         .recover(err -> {
-          log.warn("row of a failed upload not deleted, the janitor will [file={}, cause={}]", fileId, err.toString());
+          log.warn("row of a failed upload not deleted now, the upload sweeper will [file={}, cause={}]", fileId, err.toString());
           return Future.succeededFuture();
         });
   }
