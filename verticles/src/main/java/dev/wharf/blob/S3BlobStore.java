@@ -16,7 +16,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.function.Function;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import java.util.function.Supplier;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.services.s3.S3Configuration;
@@ -56,12 +58,15 @@ public final class S3BlobStore implements BlobStore {
   private final S3AsyncClient s3;
   private final S3Config config;
   private final S3Presigner presigner;
+  /** Every call but a streamed object read is bounded by the configured call and attempt timeouts. */
+  private final Consumer<AwsRequestOverrideConfiguration.Builder> timeouts;
 
   private S3BlobStore(Vertx vertx, S3AsyncClient s3, S3Presigner presigner, S3Config config) {
     this.vertx = vertx;
     this.s3 = s3;
     this.presigner = presigner;
     this.config = config;
+    this.timeouts = o -> o.apiCallTimeout(config.callTimeout()).apiCallAttemptTimeout(config.attemptTimeout());
   }
 
   /**
@@ -110,7 +115,7 @@ public final class S3BlobStore implements BlobStore {
       Function<String, Future<Void>> onMultipart) {
     Context context = vertx.getOrCreateContext();
     S3Upload upload = new S3Upload(s3, context, config.bucket(), key, contentType, body, maxBytes,
-        config.partSize(), config.partsInFlight(), onMultipart);
+        config.partSize(), config.partsInFlight(), onMultipart, timeouts);
     if (Vertx.currentContext() == context) {
       return upload.start();
     }
@@ -121,7 +126,7 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<Void> putBytes(String key, byte[] bytes, int length) {
-    return call(vertx.getOrCreateContext(), () -> s3.putObject(b -> b.bucket(config.bucket()).key(key).contentLength((long) length),
+    return call(vertx.getOrCreateContext(), () -> s3.putObject(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).contentLength((long) length),
             AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
         .<Void>mapEmpty()
         .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
@@ -129,7 +134,7 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<String> createMultipart(String key, String contentType) {
-    return call(vertx.getOrCreateContext(), () -> s3.createMultipartUpload(b -> b.bucket(config.bucket()).key(key).contentType(contentType)))
+    return call(vertx.getOrCreateContext(), () -> s3.createMultipartUpload(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).contentType(contentType)))
         .map(CreateMultipartUploadResponse::uploadId)
         .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
   }
@@ -137,7 +142,7 @@ public final class S3BlobStore implements BlobStore {
   @Override
   public Future<String> uploadPart(String key, String uploadId, int partNumber, byte[] bytes, int length) {
     return call(vertx.getOrCreateContext(), () -> s3.uploadPart(
-            b -> b.bucket(config.bucket()).key(key).uploadId(uploadId).partNumber(partNumber).contentLength((long) length),
+            b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).uploadId(uploadId).partNumber(partNumber).contentLength((long) length),
             AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
         .map(UploadPartResponse::eTag)
         .recover(e -> Future.failedFuture(S3Failures.forUpload(e)));
@@ -154,7 +159,7 @@ public final class S3BlobStore implements BlobStore {
   }
 
   private Future<Void> listParts(Context context, String key, String uploadId, Integer marker, List<PartInfo> into) {
-    return call(context, () -> s3.listParts(b -> b.bucket(config.bucket()).key(key).uploadId(uploadId).partNumberMarker(marker)))
+    return call(context, () -> s3.listParts(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).uploadId(uploadId).partNumberMarker(marker)))
         .recover(e -> Future.failedFuture(S3Failures.forUpload(e)))
         .compose(page -> {
           page.parts().forEach(p -> into.add(new PartInfo(p.partNumber(), p.size(), p.eTag())));
@@ -169,7 +174,7 @@ public final class S3BlobStore implements BlobStore {
     List<CompletedPart> completed = parts.stream()
         .map(p -> CompletedPart.builder().partNumber(p.number()).eTag(p.etag()).build())
         .toList();
-    return call(vertx.getOrCreateContext(), () -> s3.completeMultipartUpload(b -> b.bucket(config.bucket()).key(key).uploadId(uploadId)
+    return call(vertx.getOrCreateContext(), () -> s3.completeMultipartUpload(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).uploadId(uploadId)
             .multipartUpload(m -> m.parts(completed))))
         .<Void>mapEmpty()
         .recover(e -> Future.failedFuture(S3Failures.forUpload(e)));
@@ -177,7 +182,7 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<Void> abortMultipart(String key, String uploadId) {
-    return call(vertx.getOrCreateContext(), () -> s3.abortMultipartUpload(b -> b.bucket(config.bucket()).key(key).uploadId(uploadId)))
+    return call(vertx.getOrCreateContext(), () -> s3.abortMultipartUpload(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).uploadId(uploadId)))
         .<Void>mapEmpty()
         .recover(e -> S3Failures.statusOf(e) == 404 || S3Failures.unwrap(e) instanceof NoSuchUploadException
             ? Future.succeededFuture()
@@ -187,7 +192,7 @@ public final class S3BlobStore implements BlobStore {
   @Override
   public Future<List<OpenMultipart>> openMultiparts(String prefix, int limit) {
     // Not every S3-compatible server takes max-uploads (s3proxy answers 501), so the page is cut here.
-    return call(vertx.getOrCreateContext(), () -> s3.listMultipartUploads(b -> b.bucket(config.bucket()).prefix(prefix)))
+    return call(vertx.getOrCreateContext(), () -> s3.listMultipartUploads(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).prefix(prefix)))
         .map(page -> page.uploads().stream()
             .limit(limit)
             .map(u -> new OpenMultipart(u.key(), u.uploadId(), u.initiated() == null ? Instant.EPOCH : u.initiated()))
@@ -207,7 +212,7 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<BlobInfo> head(String key) {
-    return call(vertx.getOrCreateContext(), () -> s3.headObject(b -> b.bucket(config.bucket()).key(key)))
+    return call(vertx.getOrCreateContext(), () -> s3.headObject(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key)))
         .map(response -> new BlobInfo(key, response.contentLength(), unquote(response.eTag())))
         .recover(e -> Future.failedFuture(S3Failures.forObject(e)));
   }
@@ -229,14 +234,14 @@ public final class S3BlobStore implements BlobStore {
     }
     ByteRange range = new ByteRange(offset, offset + length - 1);
     return call(vertx.getOrCreateContext(), () -> s3.getObject(
-            b -> b.bucket(config.bucket()).key(key).range(header(range)), AsyncResponseTransformer.toBytes()))
+            b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).range(header(range)), AsyncResponseTransformer.toBytes()))
         .map(bytes -> (Buffer) BufferInternal.buffer(Unpooled.wrappedBuffer(bytes.asByteArrayUnsafe())))
         .recover(e -> Future.failedFuture(S3Failures.forObject(e)));
   }
 
   @Override
   public Future<Void> delete(String key) {
-    return call(vertx.getOrCreateContext(), () -> s3.deleteObject(b -> b.bucket(config.bucket()).key(key)))
+    return call(vertx.getOrCreateContext(), () -> s3.deleteObject(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key)))
         .<Void>mapEmpty()
         .recover(e -> S3Failures.statusOf(e) == 404
             ? Future.succeededFuture()
@@ -245,7 +250,7 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<Void> ping() {
-    return call(vertx.getOrCreateContext(), () -> s3.headBucket(b -> b.bucket(config.bucket())))
+    return call(vertx.getOrCreateContext(), () -> s3.headBucket(b -> b.overrideConfiguration(timeouts).bucket(config.bucket())))
         .<Void>mapEmpty()
         .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
   }
@@ -253,11 +258,11 @@ public final class S3BlobStore implements BlobStore {
   @Override
   public Future<Void> ensureBucket() {
     Context context = vertx.getOrCreateContext();
-    return call(context, () -> s3.headBucket(b -> b.bucket(config.bucket())))
+    return call(context, () -> s3.headBucket(b -> b.overrideConfiguration(timeouts).bucket(config.bucket())))
         .<Void>mapEmpty()
         .recover(missing -> S3Failures.statusOf(missing) != 404
             ? Future.failedFuture(missing)
-            : call(context, () -> s3.createBucket(b -> b.bucket(config.bucket())))
+            : call(context, () -> s3.createBucket(b -> b.overrideConfiguration(timeouts).bucket(config.bucket())))
                 .<Void>mapEmpty()
                 .recover(e -> S3Failures.unwrap(e) instanceof BucketAlreadyOwnedByYouException
                     ? Future.succeededFuture()

@@ -57,6 +57,7 @@ final class S3Upload {
   private final int partSize;
   private final int partsInFlight;
   private final Function<String, Future<Void>> onMultipart;
+  private final java.util.function.Consumer<software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration.Builder> timeouts;
 
   private final Promise<StoredBlob> result = Promise.promise();
   private final MessageDigest sha256 = newSha256();
@@ -78,7 +79,8 @@ final class S3Upload {
   private boolean failed;
 
   S3Upload(S3AsyncClient s3, Context context, String bucket, String key, String contentType,
-      ReadStream<Buffer> body, long maxBytes, int partSize, int partsInFlight, Function<String, Future<Void>> onMultipart) {
+      ReadStream<Buffer> body, long maxBytes, int partSize, int partsInFlight, Function<String, Future<Void>> onMultipart,
+      java.util.function.Consumer<software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration.Builder> timeouts) {
     this.s3 = s3;
     this.context = context;
     this.bucket = bucket;
@@ -89,6 +91,7 @@ final class S3Upload {
     this.partSize = partSize;
     this.partsInFlight = partsInFlight;
     this.onMultipart = onMultipart;
+    this.timeouts = timeouts;
   }
 
   /** Takes over the body (its handlers and flow) and returns what was stored. Call on {@code context}. */
@@ -189,13 +192,13 @@ final class S3Upload {
       return;
     }
     if (uploadId == null) {
-      created = call(() -> s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType)))
+      created = call(() -> s3.createMultipartUpload(b -> b.overrideConfiguration(timeouts).bucket(bucket).key(key).contentType(contentType)))
           .map(response -> response.uploadId());
       // No part goes up before the caller has recorded the id, so a crash cannot leave an upload nobody knows.
       uploadId = created.compose(id -> onMultipart.apply(id).map(id));
     }
     Future<CompletedPart> done = uploadId.compose(id -> call(() -> s3.uploadPart(
-            b -> b.bucket(bucket).key(key).uploadId(id).partNumber(partNumber).contentLength((long) length),
+            b -> b.overrideConfiguration(timeouts).bucket(bucket).key(key).uploadId(id).partNumber(partNumber).contentLength((long) length),
             AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
         .map(response -> CompletedPart.builder().partNumber(partNumber).eTag(response.eTag()).build()));
     uploading.add(done);
@@ -215,7 +218,7 @@ final class S3Upload {
       byte[] bytes = part == null ? new byte[0] : part;
       int length = filled;
       part = null;
-      call(() -> s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).contentLength((long) length),
+      call(() -> s3.putObject(b -> b.overrideConfiguration(timeouts).bucket(bucket).key(key).contentType(contentType).contentLength((long) length),
               AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
           .onSuccess(response -> succeed())
           .onFailure(this::fail);
@@ -230,7 +233,7 @@ final class S3Upload {
         .compose(all -> uploadId)
         .compose(id -> {
           uploaded.sort(Comparator.comparingInt(CompletedPart::partNumber));
-          return call(() -> s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(id)
+          return call(() -> s3.completeMultipartUpload(b -> b.overrideConfiguration(timeouts).bucket(bucket).key(key).uploadId(id)
               .multipartUpload(m -> m.parts(uploaded))));
         })
         .onSuccess(response -> succeed())
@@ -268,7 +271,7 @@ final class S3Upload {
   }
 
   private Future<Void> abort(String id) {
-    return call(() -> s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(id)))
+    return call(() -> s3.abortMultipartUpload(b -> b.overrideConfiguration(timeouts).bucket(bucket).key(key).uploadId(id)))
         .<Void>mapEmpty()
         .onFailure(e -> log.warn("multipart upload not aborted, a bucket lifecycle rule must clean it up "
             + "[key={}, upload={}]", key, id, e));

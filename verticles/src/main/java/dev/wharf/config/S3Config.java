@@ -10,6 +10,9 @@ import java.net.URI;
  * @param partSize multipart part size in bytes (5 MiB at least); also the single-PUT threshold
  * @param partsInFlight parts uploaded concurrently per upload; memory per upload is about
  *     {@code partSize * (partsInFlight + 1)}
+ * @param callTimeout the longest one S3 call may take, retries included (streamed object reads excepted:
+ *     a download lasts as long as its client reads)
+ * @param attemptTimeout the longest one attempt of a call may take
  */
 public record S3Config(
     URI endpoint,
@@ -19,11 +22,23 @@ public record S3Config(
     String secretKey,
     boolean pathStyle,
     int partSize,
-    int partsInFlight) {
+    int partsInFlight,
+    java.time.Duration callTimeout,
+    java.time.Duration attemptTimeout) {
 
   public static final int MIN_PART_SIZE = 5 * 1024 * 1024;
 
+  /** With the default timeouts: 90 s a call, 30 s an attempt. */
+  public S3Config(URI endpoint, String region, String bucket, String accessKey, String secretKey, boolean pathStyle, int partSize,
+      int partsInFlight) {
+    this(endpoint, region, bucket, accessKey, secretKey, pathStyle, partSize, partsInFlight, java.time.Duration.ofSeconds(90),
+        java.time.Duration.ofSeconds(30));
+  }
+
   public S3Config {
+    if (callTimeout.toMillis() < 100 || attemptTimeout.toMillis() < 100 || attemptTimeout.compareTo(callTimeout) > 0) {
+      throw new IllegalArgumentException("s3.attempt-timeout and s3.call-timeout must be at least 100ms, the attempt no longer than the call");
+    }
     if (bucket == null || bucket.isBlank()) {
       throw new IllegalArgumentException("s3.bucket must be set");
     }

@@ -112,7 +112,9 @@ public record WharfConfig(
           secretKey,
           s.bool("s3.path-style", endpoint != null),
           Math.toIntExact(s.bytes("s3.part-size", 8L << 20)),
-          s.integer("s3.parts-in-flight", 2));
+          s.integer("s3.parts-in-flight", 2),
+          s.duration("s3.call-timeout", Duration.ofSeconds(90)),
+          s.duration("s3.attempt-timeout", Duration.ofSeconds(30)));
       UploadConfig uploads = new UploadConfig(
           s.bytes("uploads.max-file-bytes", 16L << 30),
           s.integer("uploads.max-concurrent", 32),
