@@ -38,6 +38,8 @@ public final class UploadSweeper extends PeriodicChore {
   private final BlobStore blobs;
   private final SessionConfig config;
   private final Duration staleAfter;
+  /** Unowned multipart uploads and when this instance first saw them so (state of this verticle only). */
+  private final java.util.Map<String, Instant> firstSeenUnowned = new java.util.HashMap<>();
 
   /** What one pass did. */
   public record Swept(int expired, int abandoned, int completed, int orphans) {}
@@ -104,22 +106,39 @@ public final class UploadSweeper extends PeriodicChore {
     }));
   }
 
+  /**
+   * Aborts multipart uploads under Wharf's file keys that no row owns once they are older than the stale
+   * window. Age is the server's {@code Initiated} or, when that is later, when this sweeper first saw the
+   * upload unowned: some S3-compatible servers (s3proxy) report the listing time as {@code Initiated}.
+   */
   private Future<Integer> abortOrphans(SqlConnection conn) {
-    Instant cutoff = Instant.now().minus(staleAfter);
+    Instant now = Instant.now();
+    Instant cutoff = now.minus(staleAfter);
     return blobs.openMultiparts("t/", 1000).compose(open -> {
-      List<OpenMultipart> old = open.stream()
-          .filter(m -> m.initiated().isBefore(cutoff) && FILE_KEY.matcher(m.key()).matches())
-          .toList();
-      if (old.isEmpty()) {
+      List<OpenMultipart> candidates = open.stream().filter(m -> FILE_KEY.matcher(m.key()).matches()).toList();
+      if (candidates.isEmpty()) {
+        firstSeenUnowned.clear();
         return Future.succeededFuture(0);
       }
-      return UploadSessionStore.owned(conn, old.stream().map(OpenMultipart::uploadId).toList()).compose(owned ->
-          sequentially(old.stream().filter(m -> !owned.contains(m.uploadId())).toList(), m -> blobs.abortMultipart(m.key(), m.uploadId())
-              .map(v -> {
-                log.info("orphaned multipart upload aborted [key={}, initiated={}]", m.key(), m.initiated());
-                return true;
-              })));
+      return UploadSessionStore.owned(conn, candidates.stream().map(OpenMultipart::uploadId).toList()).compose(owned -> {
+        List<OpenMultipart> unowned = candidates.stream().filter(m -> !owned.contains(m.uploadId())).toList();
+        firstSeenUnowned.keySet().retainAll(unowned.stream().map(OpenMultipart::uploadId).toList());
+        unowned.forEach(m -> firstSeenUnowned.putIfAbsent(m.uploadId(), now));
+        // It existed at least since the earlier of the two.
+        List<OpenMultipart> old = unowned.stream()
+            .filter(m -> earlier(m.initiated(), firstSeenUnowned.get(m.uploadId())).isBefore(cutoff))
+            .toList();
+        return sequentially(old, m -> blobs.abortMultipart(m.key(), m.uploadId()).map(v -> {
+          firstSeenUnowned.remove(m.uploadId());
+          log.info("orphaned multipart upload aborted [key={}, initiated={}]", m.key(), m.initiated());
+          return true;
+        }));
+      });
     });
+  }
+
+  private static Instant earlier(Instant a, Instant b) {
+    return a.isBefore(b) ? a : b;
   }
 
   /** Runs {@code step} on each item in turn; counts the ones it did. */
