@@ -357,11 +357,13 @@ final class SessionAppend {
     if (failed || result.future().isComplete()) {
       return;
     }
+    // A renewal that cannot reach PostgreSQL is retried on the next tick; if the lease runs out meanwhile,
+    // the next checkpoint is fenced and the chunk fails with 409.
     UploadSessionStore.renew(pool, session.fileId(), leaseOwner, lease).onSuccess(held -> {
       if (!held) {
         fail(leaseLost());
       }
-    });
+    }).onFailure(err -> log.debug("upload lease not renewed this time [file={}, cause={}]", session.fileId(), err.toString()));
   }
 
   private void pauseBody() {

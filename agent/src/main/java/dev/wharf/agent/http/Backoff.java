@@ -42,7 +42,10 @@ public final class Backoff {
     return failures;
   }
 
-  /** Sleeps for {@code wait}; an interrupt ends the command. */
+  /**
+   * Sleeps for {@code wait}; an interrupt ends the command. The agent is a blocking command-line program
+   * with one thread of work and no event loop, so waiting between retries is simply a sleep here.
+   */
   public static void pause(Duration wait) {
     try {
       Thread.sleep(wait.toMillis());
