@@ -44,11 +44,19 @@ final class GatewayProcess implements AutoCloseable {
   /** Starts the gateway and waits (at most 90 s) until {@code /readyz} says ready. */
   static GatewayProcess start(Path jar, String maxHeap, EmbeddedServers servers, Map<String, String> settings, Path log)
       throws IOException, InterruptedException {
+    return start(jar, maxHeap, servers, settings, log, List.of());
+  }
+
+  /** As above, with {@code jvmArgs} before {@code -jar} (a JFR recording, for instance). */
+  static GatewayProcess start(Path jar, String maxHeap, EmbeddedServers servers, Map<String, String> settings, Path log,
+      List<String> jvmArgs) throws IOException, InterruptedException {
     if (!Files.isRegularFile(jar)) {
       throw new IOException("gateway jar not found at " + jar + " (build it: ./mvnw -q -B -Pbench -DskipTests package)");
     }
     int port = freePort();
-    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + maxHeap, "-jar", jar.toString(), "serve"));
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx" + maxHeap));
+    command.addAll(jvmArgs);
+    command.addAll(List.of("-jar", jar.toString(), "serve"));
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
@@ -182,6 +190,11 @@ final class GatewayProcess implements AutoCloseable {
       throw new IOException("GET of the uploaded file answered " + file.statusCode());
     }
     return new JsonObject(file.body());
+  }
+
+  /** The bench device's token (after {@link #createDevice()}). */
+  String deviceToken() {
+    return deviceToken;
   }
 
   /** Where the gateway stores a file of the bench device (FileService's key layout), to delete it after a run. */
