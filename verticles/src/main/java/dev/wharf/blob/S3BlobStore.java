@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -58,12 +59,15 @@ public final class S3BlobStore implements BlobStore {
   private final S3AsyncClient s3;
   private final S3Config config;
   private final S3Presigner presigner;
+  /** Object data (PUT, UploadPart, GET) goes over Vert.x; the SDK client keeps the control calls. */
+  private final S3Http http;
   /** Every call but a streamed object read is bounded by the configured call and attempt timeouts. */
   private final Consumer<AwsRequestOverrideConfiguration.Builder> timeouts;
 
-  private S3BlobStore(Vertx vertx, S3AsyncClient s3, S3Presigner presigner, S3Config config) {
+  private S3BlobStore(Vertx vertx, S3AsyncClient s3, S3Presigner presigner, S3Http http, S3Config config) {
     this.vertx = vertx;
     this.s3 = s3;
+    this.http = http;
     this.presigner = presigner;
     this.config = config;
     this.timeouts = o -> o.apiCallTimeout(config.callTimeout()).apiCallAttemptTimeout(config.attemptTimeout());
@@ -75,6 +79,7 @@ public final class S3BlobStore implements BlobStore {
    */
   public static S3BlobStore create(Vertx vertx, S3Config config) {
     String region = config.region() == null || config.region().isBlank() ? DEFAULT_REGION : config.region();
+    AwsCredentialsProvider credentials = credentials(config);
     S3AsyncClientBuilder builder = S3AsyncClient.builder()
         .httpClientBuilder(AwsCrtAsyncHttpClient.builder()
             // What CRT buffers per download ahead of the reader (16 MiB by default): about one part.
@@ -82,7 +87,7 @@ public final class S3BlobStore implements BlobStore {
             .connectionTimeout(Duration.ofSeconds(5))
             .connectionMaxIdleTime(Duration.ofSeconds(30)))
         .region(Region.of(region))
-        .credentialsProvider(credentials(config))
+        .credentialsProvider(credentials)
         .forcePathStyle(config.pathStyle())
         // Newer SDKs send CRC32 checksums (aws-chunked trailers) on every upload by default; S3-compatible
         // servers (s3proxy, older MinIO) do not all accept them. The SHA-256 Wharf computes is its check.
@@ -95,12 +100,12 @@ public final class S3BlobStore implements BlobStore {
     }
     S3Presigner.Builder presigner = S3Presigner.builder()
         .region(Region.of(region))
-        .credentialsProvider(credentials(config))
+        .credentialsProvider(credentials)
         .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(config.pathStyle()).build());
     if (config.endpoint() != null) {
       presigner.endpointOverride(config.endpoint());
     }
-    return new S3BlobStore(vertx, builder.build(), presigner.build(), config);
+    return new S3BlobStore(vertx, builder.build(), presigner.build(), S3Http.create(vertx, config, credentials, region), config);
   }
 
   private static AwsCredentialsProvider credentials(S3Config config) {
@@ -114,7 +119,7 @@ public final class S3BlobStore implements BlobStore {
   public Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType,
       Function<String, Future<Void>> onMultipart) {
     Context context = vertx.getOrCreateContext();
-    S3Upload upload = new S3Upload(s3, context, config.bucket(), key, contentType, body, maxBytes,
+    S3Upload upload = new S3Upload(s3, http, context, config.bucket(), key, contentType, body, maxBytes,
         config.partSize(), config.partsInFlight(), onMultipart, timeouts);
     if (Vertx.currentContext() == context) {
       return upload.start();
@@ -126,8 +131,7 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<Void> putBytes(String key, byte[] bytes, int length) {
-    return call(vertx.getOrCreateContext(), () -> s3.putObject(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).contentLength((long) length),
-            AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
+    return http.put(key, Map.of(), null, bytes, length)
         .<Void>mapEmpty()
         .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
   }
@@ -141,10 +145,7 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<String> uploadPart(String key, String uploadId, int partNumber, byte[] bytes, int length) {
-    return call(vertx.getOrCreateContext(), () -> s3.uploadPart(
-            b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).uploadId(uploadId).partNumber(partNumber).contentLength((long) length),
-            AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
-        .map(UploadPartResponse::eTag)
+    return http.put(key, S3Http.partQuery(uploadId, partNumber), null, bytes, length)
         .recover(e -> Future.failedFuture(S3Failures.forUpload(e)));
   }
 
@@ -219,12 +220,8 @@ public final class S3BlobStore implements BlobStore {
 
   @Override
   public Future<ReadStream<Buffer>> open(String key, ByteRange range) {
-    Context context = vertx.getOrCreateContext();
-    return call(context, () -> s3.getObject(
-            b -> b.bucket(config.bucket()).key(key).range(range == null ? null : header(range)),
-            AsyncResponseTransformer.toPublisher()))
-        .recover(e -> Future.failedFuture(S3Failures.forObject(e)))
-        .map(response -> PublisherReadStream.subscribe(response, context));
+    return http.open(key, range)
+        .recover(e -> Future.failedFuture(S3Failures.forObject(e)));
   }
 
   @Override
@@ -233,9 +230,7 @@ public final class S3BlobStore implements BlobStore {
       return Future.succeededFuture(Buffer.buffer());
     }
     ByteRange range = new ByteRange(offset, offset + length - 1);
-    return call(vertx.getOrCreateContext(), () -> s3.getObject(
-            b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).range(header(range)), AsyncResponseTransformer.toBytes()))
-        .map(bytes -> (Buffer) BufferInternal.buffer(Unpooled.wrappedBuffer(bytes.asByteArrayUnsafe())))
+    return http.get(key, range)
         .recover(e -> Future.failedFuture(S3Failures.forObject(e)));
   }
 
@@ -270,13 +265,16 @@ public final class S3BlobStore implements BlobStore {
         .recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
   }
 
-  /** Closes the SDK client and its connections; closing waits for CRT threads, so it runs off the event loop. */
+  /**
+   * Closes the Vert.x client and the SDK client with their connections; closing the SDK client waits for
+   * CRT threads, so it runs off the event loop.
+   */
   public Future<Void> close() {
-    return vertx.executeBlocking(() -> {
+    return Future.join(http.close(), vertx.executeBlocking(() -> {
       s3.close();
       presigner.close();
       return null;
-    }, false);
+    }, false)).mapEmpty();
   }
 
   /** The SDK client, for tests that check what is left in the bucket. */

@@ -48,7 +48,11 @@ final class S3Failures {
   }
 
   static int statusOf(Throwable failure) {
-    return unwrap(failure) instanceof AwsServiceException service ? service.statusCode() : 0;
+    Throwable cause = unwrap(failure);
+    if (cause instanceof S3ErrorResponse answer) {
+      return answer.status();
+    }
+    return cause instanceof AwsServiceException service ? service.statusCode() : 0;
   }
 
   static Throwable unwrap(Throwable failure) {

@@ -6,7 +6,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
-import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -15,12 +14,12 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 
@@ -48,6 +47,7 @@ final class S3Upload {
   private static final int FIRST_ALLOCATION = 64 * 1024;
 
   private final S3AsyncClient s3;
+  private final S3Http http;
   private final Context context;
   private final String bucket;
   private final String key;
@@ -78,10 +78,11 @@ final class S3Upload {
   private boolean finishing;
   private boolean failed;
 
-  S3Upload(S3AsyncClient s3, Context context, String bucket, String key, String contentType,
+  S3Upload(S3AsyncClient s3, S3Http http, Context context, String bucket, String key, String contentType,
       ReadStream<Buffer> body, long maxBytes, int partSize, int partsInFlight, Function<String, Future<Void>> onMultipart,
       java.util.function.Consumer<software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration.Builder> timeouts) {
     this.s3 = s3;
+    this.http = http;
     this.context = context;
     this.bucket = bucket;
     this.key = key;
@@ -197,10 +198,9 @@ final class S3Upload {
       // No part goes up before the caller has recorded the id, so a crash cannot leave an upload nobody knows.
       uploadId = created.compose(id -> onMultipart.apply(id).map(id));
     }
-    Future<CompletedPart> done = uploadId.compose(id -> call(() -> s3.uploadPart(
-            b -> b.overrideConfiguration(timeouts).bucket(bucket).key(key).uploadId(id).partNumber(partNumber).contentLength((long) length),
-            AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
-        .map(response -> CompletedPart.builder().partNumber(partNumber).eTag(response.eTag()).build()));
+    Future<CompletedPart> done = uploadId.compose(id -> http.put(key, S3Http.partQuery(id, partNumber), null, bytes, length)
+        .recover(e -> Future.failedFuture(S3Failures.unavailable(e)))
+        .map(etag -> CompletedPart.builder().partNumber(partNumber).eTag(etag).build()));
     uploading.add(done);
     done.onSuccess(completed -> {
       uploading.remove(done);
@@ -218,8 +218,8 @@ final class S3Upload {
       byte[] bytes = part == null ? new byte[0] : part;
       int length = filled;
       part = null;
-      call(() -> s3.putObject(b -> b.overrideConfiguration(timeouts).bucket(bucket).key(key).contentType(contentType).contentLength((long) length),
-              AsyncRequestBody.fromRemainingByteBufferUnsafe(ByteBuffer.wrap(bytes, 0, length))))
+      http.put(key, Map.of(), contentType, bytes, length)
+          .recover(e -> Future.failedFuture(S3Failures.unavailable(e)))
           .onSuccess(response -> succeed())
           .onFailure(this::fail);
       return;

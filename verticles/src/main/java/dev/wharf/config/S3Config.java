@@ -12,7 +12,9 @@ import java.net.URI;
  *     {@code partSize * (partsInFlight + 1)}
  * @param callTimeout the longest one S3 call may take, retries included (streamed object reads excepted:
  *     a download lasts as long as its client reads)
- * @param attemptTimeout the longest one attempt of a call may take
+ * @param attemptTimeout the longest one attempt of a call may take; also how long a streamed object read
+ *     may go without a byte while its reader wants more
+ * @param maxConnections connections to storage kept for object data (PUT, part uploads, GET) per gateway
  */
 public record S3Config(
     URI endpoint,
@@ -24,15 +26,26 @@ public record S3Config(
     int partSize,
     int partsInFlight,
     java.time.Duration callTimeout,
-    java.time.Duration attemptTimeout) {
+    java.time.Duration attemptTimeout,
+    int maxConnections) {
 
   public static final int MIN_PART_SIZE = 5 * 1024 * 1024;
+
+  /** Connections to storage for object data when {@code s3.max-connections} is not set. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 64;
+
+  /** With the default connection pool. */
+  public S3Config(URI endpoint, String region, String bucket, String accessKey, String secretKey, boolean pathStyle, int partSize,
+      int partsInFlight, java.time.Duration callTimeout, java.time.Duration attemptTimeout) {
+    this(endpoint, region, bucket, accessKey, secretKey, pathStyle, partSize, partsInFlight, callTimeout, attemptTimeout,
+        DEFAULT_MAX_CONNECTIONS);
+  }
 
   /** With the default timeouts: 90 s a call, 30 s an attempt. */
   public S3Config(URI endpoint, String region, String bucket, String accessKey, String secretKey, boolean pathStyle, int partSize,
       int partsInFlight) {
     this(endpoint, region, bucket, accessKey, secretKey, pathStyle, partSize, partsInFlight, java.time.Duration.ofSeconds(90),
-        java.time.Duration.ofSeconds(30));
+        java.time.Duration.ofSeconds(30), DEFAULT_MAX_CONNECTIONS);
   }
 
   public S3Config {
@@ -44,6 +57,9 @@ public record S3Config(
     }
     if (partSize < MIN_PART_SIZE) {
       throw new IllegalArgumentException("s3.part-size must be at least " + MIN_PART_SIZE);
+    }
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("s3.max-connections must be at least 1");
     }
     if (partsInFlight < 1) {
       throw new IllegalArgumentException("s3.parts-in-flight must be at least 1");

@@ -114,7 +114,8 @@ public record WharfConfig(
           Math.toIntExact(s.bytes("s3.part-size", 8L << 20)),
           s.integer("s3.parts-in-flight", 2),
           s.duration("s3.call-timeout", Duration.ofSeconds(90)),
-          s.duration("s3.attempt-timeout", Duration.ofSeconds(30)));
+          s.duration("s3.attempt-timeout", Duration.ofSeconds(30)),
+          s.integer("s3.max-connections", S3Config.DEFAULT_MAX_CONNECTIONS));
       UploadConfig uploads = new UploadConfig(
           s.bytes("uploads.max-file-bytes", 16L << 30),
           s.integer("uploads.max-concurrent", 32),
