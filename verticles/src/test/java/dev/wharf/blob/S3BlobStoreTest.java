@@ -215,6 +215,29 @@ class S3BlobStoreTest {
   }
 
   @Test
+  void aRefusedDataRequestFailsWith503NamingS3sErrorCode(Vertx vertx, VertxTestContext testContext) {
+    String key = uniqueKey("refused");
+    S3Config base = BlobTesting.config(servers);
+    S3Config wrongSecret = new S3Config(base.endpoint(), base.region(), base.bucket(), base.accessKey(), base.secretKey() + "-not",
+        true, base.partSize(), base.partsInFlight());
+    S3BlobStore refused = S3BlobStore.create(vertx, wrongSecret);
+    on(context, () -> store.putBytes(key, new byte[] {1, 2, 3}, 3))
+        .compose(stored -> failsWith(on(context, () -> refused.read(key, 0, 3)), 503, "storage_unavailable"))
+        .compose(e -> {
+          testContext.verify(() -> {
+            assertThat(e.getCause()).isInstanceOf(S3ErrorResponse.class).hasMessageContaining("403");
+            String code = ((S3ErrorResponse) e.getCause()).code();
+            assertThat(code).isNotBlank();
+            assertThat(e.getCause()).hasMessageContaining(code);
+          });
+          return failsWith(on(context, () -> refused.putBytes(key + "-2", new byte[] {4}, 1)), 503, "storage_unavailable");
+        })
+        .compose(e -> on(context, () -> store.delete(key)))
+        .eventually(() -> refused.close())
+        .onComplete(testContext.succeedingThenComplete());
+  }
+
+  @Test
   void ensureBucketCreatesAMissingBucketAndAcceptsAnExistingOne(Vertx vertx, VertxTestContext testContext) {
     S3Config base = BlobTesting.config(servers);
     S3Config other = new S3Config(base.endpoint(), base.region(), "wharf-" + UUID.randomUUID(),

@@ -75,6 +75,102 @@ class S3StallTest {
         .onComplete(testContext.succeedingThenComplete());
   }
 
+  @Test
+  void aDownloadWhoseStorageStallsMidBodyFailsWith503(VertxTestContext testContext) {
+    String key = uniqueKey("stall-read");
+    int size = 32 * 1024 * 1024;
+    byte[] bytes = new byte[size];
+    long[] received = {0};
+    on(context, () -> store.putBytes(key, bytes, size))
+        .compose(v -> on(context, () -> store.open(key, null)))
+        .compose(stream -> {
+          // Storage stops sending once the headers are in: what the socket buffers held arrives, then nothing.
+          proxy.stall(true);
+          return failsWith(BlobTesting.drain(new Counting(stream, received)), 503, "storage_unavailable");
+        })
+        .compose(e -> {
+          proxy.stall(false);
+          testContext.verify(() -> org.assertj.core.api.Assertions.assertThat(received[0]).isLessThan(size));
+          return on(context, () -> store.delete(key));
+        })
+        .onComplete(testContext.succeedingThenComplete());
+  }
+
+  @Test
+  void aReaderThatPausesLongerThanTheIdleTimeoutIsNotCut(Vertx vertx, VertxTestContext testContext) {
+    String key = uniqueKey("slow-reader");
+    int size = 8 * 1024 * 1024;
+    byte[] bytes = new byte[size];
+    for (int i = 0; i < size; i++) {
+      bytes[i] = (byte) (i * 31);
+    }
+    on(context, () -> store.putBytes(key, bytes, size))
+        .compose(v -> on(context, () -> store.open(key, null)))
+        .compose(stream -> {
+          io.vertx.core.Promise<BlobTesting.Drained> drained = io.vertx.core.Promise.promise();
+          context.runOnContext(v -> {
+            stream.pause();
+            BlobTesting.drain(stream).onComplete(drained);
+            stream.pause();
+            // Paused for three idle timeouts (the attempt timeout is 1 s here), then read on.
+            vertx.setTimer(3_000, t -> stream.resume());
+          });
+          return drained.future();
+        })
+        .compose(drained -> {
+          testContext.verify(() -> {
+            org.assertj.core.api.Assertions.assertThat(drained.size()).isEqualTo(size);
+            org.assertj.core.api.Assertions.assertThat(drained.sha256()).isEqualTo(BlobTesting.sha256Hex(bytes));
+          });
+          return on(context, () -> store.delete(key));
+        })
+        .onComplete(testContext.succeedingThenComplete());
+  }
+
+  /** Passes a stream through, counting the bytes that went by. */
+  private record Counting(io.vertx.core.streams.ReadStream<io.vertx.core.buffer.Buffer> stream, long[] count)
+      implements io.vertx.core.streams.ReadStream<io.vertx.core.buffer.Buffer> {
+
+    @Override
+    public Counting exceptionHandler(io.vertx.core.Handler<Throwable> handler) {
+      stream.exceptionHandler(handler);
+      return this;
+    }
+
+    @Override
+    public Counting handler(io.vertx.core.Handler<io.vertx.core.buffer.Buffer> handler) {
+      stream.handler(handler == null ? null : chunk -> {
+        count[0] += chunk.length();
+        handler.handle(chunk);
+      });
+      return this;
+    }
+
+    @Override
+    public Counting pause() {
+      stream.pause();
+      return this;
+    }
+
+    @Override
+    public Counting resume() {
+      stream.resume();
+      return this;
+    }
+
+    @Override
+    public Counting fetch(long amount) {
+      stream.fetch(amount);
+      return this;
+    }
+
+    @Override
+    public Counting endHandler(io.vertx.core.Handler<Void> endHandler) {
+      stream.endHandler(endHandler);
+      return this;
+    }
+  }
+
   /** Forwards TCP both ways until told to stall; then holds every byte until told to go on. */
   static final class StallingProxy implements AutoCloseable {
 
