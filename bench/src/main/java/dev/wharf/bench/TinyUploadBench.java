@@ -33,7 +33,9 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  * child against presigned {@code PUT}s of the same body straight to the same s3proxy, in alternating rounds, from
  * one Vert.x HttpClient in this JVM with {@code --concurrency} requests in flight. Prints requests per second of
  * each, their ratio, and the gateway's CPU seconds per upload ({@code /proc/PID/stat} before and after each
- * gateway round). With {@code --jfr PATH} the gateway records a JFR profile there.
+ * gateway round). With {@code --jfr PATH} the gateway records a JFR profile there. With {@code --gateway-jar-b JAR} a
+ * second gateway (another build) runs on the same servers and takes its turn in every round, so two builds are
+ * compared side by side in one run.
  *
  * <p>Run after {@code ./bench/run.sh} built the jars:
  * {@code java -Xmx1g -cp bench/target/wharf-bench.jar dev.wharf.bench.TinyUploadBench --requests 3000}.
@@ -65,6 +67,13 @@ public final class TinyUploadBench {
       GatewayProcess gateway = GatewayProcess.start(jar, "256m", servers, Map.of(), outDir.resolve("gateway-tiny.log"), jvm);
       toClose.push(gateway);
       gateway.createDevice();
+      String jarB = options.get("gateway-jar-b");
+      GatewayProcess gatewayB = null;
+      if (jarB != null) {
+        gatewayB = GatewayProcess.start(Path.of(jarB), "256m", servers, Map.of(), outDir.resolve("gateway-tiny-b.log"), List.of());
+        toClose.push(gatewayB);
+        gatewayB.createDevice();
+      }
       S3Presigner presigner = S3Presigner.builder()
           .region(Region.US_EAST_1)
           .credentialsProvider(StaticCredentialsProvider.create(
@@ -77,11 +86,8 @@ public final class TinyUploadBench {
       toClose.push(() -> vertx.close().await());
       HttpClient http = vertx.createHttpClient(new PoolOptions().setHttp1MaxSize(concurrency));
 
-      IntFunction<RequestOptions> viaGateway = i -> new RequestOptions().setMethod(HttpMethod.POST)
-          .setAbsoluteURI(gateway.base().resolve("/v1/files").toString())
-          .putHeader("Authorization", "Bearer " + gateway.deviceToken())
-          .putHeader("X-Wharf-Filename", "tiny-" + i + ".txt")
-          .putHeader("Content-Type", "text/plain");
+      IntFunction<RequestOptions> viaGateway = posts(gateway);
+      IntFunction<RequestOptions> viaGatewayB = gatewayB == null ? null : posts(gatewayB);
       String runId = Long.toString(System.nanoTime(), 36);
       IntFunction<RequestOptions> presigned = i -> {
         URL url = presigner.presignPutObject(p -> p.signatureDuration(Duration.ofMinutes(30))
@@ -92,6 +98,11 @@ public final class TinyUploadBench {
       System.out.printf(Locale.ROOT, "tiny uploads: %d requests a round, %d in flight, %d rounds (+1 warm-up)%n", requests, concurrency, rounds);
       run(http, viaGateway, Math.min(requests, 1000), concurrency, 201);
       run(http, presigned, Math.min(requests, 1000), concurrency, 200);
+      if (gatewayB != null) {
+        run(http, viaGatewayB, Math.min(requests, 1000), concurrency, 201);
+      }
+      List<Double> gwB = new ArrayList<>();
+      List<Double> cpuB = new ArrayList<>();
       List<Double> gw = new ArrayList<>();
       List<Double> direct = new ArrayList<>();
       List<Double> cpu = new ArrayList<>();
@@ -105,6 +116,15 @@ public final class TinyUploadBench {
         cpu.add(spent / requests * 1000);
         System.out.printf(Locale.ROOT, "  round %d: gateway %.0f/s (%.2f ms gateway CPU per upload), presigned PUT %.0f/s, ratio %.2f; load %s%n",
             r + 1, g, spent / requests * 1000, d, g / d, Files.readString(Path.of("/proc/loadavg")).trim());
+        if (gatewayB != null) {
+          double beforeB = gatewayB.cpuSeconds();
+          double b = run(http, viaGatewayB, requests, concurrency, 201);
+          double spentB = gatewayB.cpuSeconds() - beforeB;
+          gwB.add(b / d);
+          cpuB.add(spentB / requests * 1000);
+          System.out.printf(Locale.ROOT, "           gateway B %.0f/s (%.2f ms gateway CPU per upload), ratio B/presigned %.2f%n",
+              b, spentB / requests * 1000, b / d);
+        }
       }
       String table = String.format(Locale.ROOT, "# wharf-bench tiny, %s, %s%n"
               + "POST /v1/files, 23 B (/s, median)          %.0f%n"
@@ -112,6 +132,12 @@ public final class TinyUploadBench {
               + "ratio gateway/presigned (median of rounds) %.2f%n"
               + "gateway CPU per upload (ms, median)        %.2f%n",
           java.time.OffsetDateTime.now().withNano(0), jar, median(gw), median(direct), median(ratios(gw, direct)), median(cpu));
+      if (gatewayB != null) {
+        table += String.format(Locale.ROOT, "gateway B: %s%n"
+                + "ratio gateway B/presigned (median)         %.2f%n"
+                + "gateway B CPU per upload (ms, median)      %.2f%n",
+            jarB, median(gwB), median(cpuB));
+      }
       System.out.println();
       System.out.print(table);
       Files.writeString(outDir.resolve("tiny-results.txt"), table + "\n", java.nio.file.StandardOpenOption.CREATE,
@@ -123,6 +149,14 @@ public final class TinyUploadBench {
       toClose.close();
     }
     System.exit(status);
+  }
+
+  private static IntFunction<RequestOptions> posts(GatewayProcess gateway) {
+    return i -> new RequestOptions().setMethod(HttpMethod.POST)
+        .setAbsoluteURI(gateway.base().resolve("/v1/files").toString())
+        .putHeader("Authorization", "Bearer " + gateway.deviceToken())
+        .putHeader("X-Wharf-Filename", "tiny-" + i + ".txt")
+        .putHeader("Content-Type", "text/plain");
   }
 
   /** {@code n} requests, {@code concurrency} at a time; answers requests per second. Any other status fails the run. */

@@ -43,8 +43,11 @@ final class S3Upload {
   /** S3 allows at most this many parts per multipart upload. */
   private static final int MAX_PARTS = 10_000;
 
-  /** The first part array starts this small and doubles up to the part size, so small bodies stay small. */
-  private static final int FIRST_ALLOCATION = 64 * 1024;
+  /**
+   * The first part array starts this small and doubles up to the part size, so small bodies stay small
+   * (a tiny upload allocated and zeroed 64 KiB before; the doubling costs a large body a few small copies).
+   */
+  private static final int FIRST_ALLOCATION = 8 * 1024;
 
   private final S3AsyncClient s3;
   private final S3Http http;
