@@ -2,6 +2,7 @@ package dev.wharf.bench;
 
 import dev.wharf.devstack.EmbeddedServers;
 import dev.wharf.ingest.IngestQueue;
+import dev.wharf.ingest.LeaseBatches;
 import dev.wharf.ingest.Priority;
 import dev.wharf.ingest.RedisIngestQueue;
 import io.vertx.core.Future;
@@ -66,7 +67,7 @@ final class IngestBench {
       double ingestPerSecond, int ingestJobs, int ingestSucceeded, double ingestSeconds, double uploadsPerSecond) {}
 
   /** The settings of a run. */
-  record Settings(int queueJobs, int concurrency, int files, int fileBytes, int getConnections, int getSeconds,
+  record Settings(int queueJobs, int concurrency, int claimBatch, int files, int fileBytes, int getConnections, int getSeconds,
       int ingestWorkers, int ingestConcurrency, Map<String, String> gatewayExtra) {}
 
   private final EmbeddedServers servers;
@@ -168,7 +169,7 @@ final class IngestBench {
       AtomicInteger completed = new AtomicInteger();
       long t0 = System.nanoTime();
       Promise<Void> done = Promise.promise();
-      vertx.runOnContext(v -> new NoopDrain(queue, settings.concurrency(), completed, done).start());
+      vertx.runOnContext(v -> new NoopDrain(queue, settings.concurrency(), settings.claimBatch(), completed, done).start());
       await(done.future());
       long nanos = System.nanoTime() - t0;
       IngestQueue.QueueStats left = await(queue.stats());
@@ -189,47 +190,70 @@ final class IngestBench {
   }
 
   /**
-   * {@code concurrency} claim-then-complete loops on one event loop, one round trip each at a time, as the
-   * unmodified {@code IngestWorker} makes them; done when every loop found the queue empty.
+   * An ingest worker's use of the queue with the work taken out: up to {@code concurrency} jobs held at once,
+   * claimed up to {@code claimBatch} per round trip into the free slots, each completed at once through
+   * {@link LeaseBatches} (completions made while one is in flight go out together); done when the queue is
+   * empty and no job is held. Runs on one event loop, like one worker verticle.
    */
   private static final class NoopDrain {
     private final IngestQueue queue;
     private final int concurrency;
+    private final int claimBatch;
     private final AtomicInteger completed;
     private final Promise<Void> done;
-    private int loops;
+    private final LeaseBatches leaseCalls;
+    private int held;
+    private boolean claiming;
+    private boolean empty;
 
-    NoopDrain(IngestQueue queue, int concurrency, AtomicInteger completed, Promise<Void> done) {
+    NoopDrain(IngestQueue queue, int concurrency, int claimBatch, AtomicInteger completed, Promise<Void> done) {
       this.queue = queue;
       this.concurrency = concurrency;
+      this.claimBatch = claimBatch;
       this.completed = completed;
       this.done = done;
+      this.leaseCalls = new LeaseBatches(queue, Duration.ofSeconds(60));
     }
 
     void start() {
-      loops = concurrency;
-      for (int i = 0; i < concurrency; i++) {
-        next();
-      }
+      fill();
     }
 
-    private void next() {
-      queue.claim(Duration.ofSeconds(60))
-          .compose(lease -> lease.isEmpty() ? Future.succeededFuture(false) : queue.complete(lease.get()).map(held -> {
-            if (!held) {
-              throw new IllegalStateException("lease lost for " + lease.get().jobId());
+    private void fill() {
+      int free = concurrency - held;
+      if (claiming || free <= 0) {
+        return;
+      }
+      if (empty) {
+        if (held == 0) {
+          done.tryComplete();
+        }
+        return;
+      }
+      claiming = true;
+      int wanted = Math.min(free, claimBatch);
+      queue.claim(Duration.ofSeconds(60), wanted).onComplete(ar -> {
+        claiming = false;
+        if (ar.failed()) {
+          done.tryFail(ar.cause());
+          return;
+        }
+        List<IngestQueue.Lease> leases = ar.result().leases();
+        empty = leases.isEmpty();
+        held += leases.size();
+        for (IngestQueue.Lease lease : leases) {
+          leaseCalls.complete(lease).onComplete(c -> {
+            held--;
+            if (c.failed() || !c.result()) {
+              done.tryFail(c.failed() ? c.cause() : new IllegalStateException("lease lost for " + lease.jobId()));
+              return;
             }
             completed.incrementAndGet();
-            return true;
-          }))
-          .onSuccess(more -> {
-            if (more) {
-              next();
-            } else if (--loops == 0) {
-              done.tryComplete();
-            }
-          })
-          .onFailure(done::tryFail);
+            fill();
+          });
+        }
+        fill();
+      });
     }
   }
 
@@ -359,6 +383,7 @@ final class IngestBench {
     Map<String, String> env = new java.util.HashMap<>(settings.gatewayExtra());
     env.put("WHARF_INGEST_WORKERS", Integer.toString(settings.ingestWorkers()));
     env.put("WHARF_INGEST_CONCURRENCY", Integer.toString(settings.ingestConcurrency()));
+    env.put("WHARF_INGEST_CLAIM_BATCH", Integer.toString(settings.claimBatch()));
     try (GatewayProcess worker = GatewayProcess.start(jar, "256m", servers, env, outDir.resolve("gateway-queue-ingest.log"))) {
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
       Row row;

@@ -92,6 +92,7 @@ public final class WharfBench {
     IngestBench.Settings settings = new IngestBench.Settings(
         intOption("queue-jobs", 20_000),
         intOption("concurrency", 50),
+        intOption("claim-batch", dev.wharf.config.IngestConfig.DEFAULT_CLAIM_BATCH),
         intOption("files", 3000),
         intOption("file-bytes", 1024),
         intOption("get-connections", 16),
@@ -104,7 +105,7 @@ public final class WharfBench {
 
     ResultTable table = new ResultTable();
     table.add("BullMQ no-op jobs/s (concurrency " + settings.concurrency() + ")", fmt0(r.bullmqPerSecond()));
-    table.add("Wharf queue claim+complete no-op jobs/s (same)", fmt0(r.wharfPerSecond()));
+    table.add("Wharf queue claim+complete no-op jobs/s (same, claim batch " + settings.claimBatch() + ")", fmt0(r.wharfPerSecond()));
     table.add("ratio Wharf queue / BullMQ", fmt2(r.wharfPerSecond() / r.bullmqPerSecond()), ">= 1");
     table.add("presigned GETs/s of " + settings.fileBytes() + "-byte objects (" + settings.getConnections() + " connections)",
         fmt0(r.presignedGetsPerSecond()));
