@@ -64,7 +64,8 @@ final class IngestBench {
 
   /** Everything one run measured. */
   record Result(double bullmqPerSecond, double wharfPerSecond, int wharfCompleted, double presignedGetsPerSecond,
-      double ingestPerSecond, int ingestJobs, int ingestSucceeded, double ingestSeconds, double uploadsPerSecond) {}
+      double ingestPerSecond, int ingestJobs, int ingestSucceeded, double ingestSeconds, double uploadsPerSecond,
+      double attemptMillis) {}
 
   /** The settings of a run. */
   record Settings(int queueJobs, int concurrency, int claimBatch, int files, int fileBytes, int getConnections, int getSeconds,
@@ -101,7 +102,7 @@ final class IngestBench {
     log.printf(Locale.ROOT, "(c) ingest of %d uploads of %d bytes: ingest.workers %d, ingest.concurrency %d%n", settings.files(),
         settings.fileBytes(), settings.ingestWorkers(), settings.ingestConcurrency());
     double[] ingest = ingest();
-    return new Result(bullmq, wharfRate, (int) wharf[0], gets, ingest[0], (int) ingest[1], (int) ingest[2], ingest[3], ingest[4]);
+    return new Result(bullmq, wharfRate, (int) wharf[0], gets, ingest[0], (int) ingest[1], (int) ingest[2], ingest[3], ingest[4], ingest[5]);
   }
 
   /** Runs the node script; answers BullMQ's completed jobs per second. */
@@ -338,7 +339,7 @@ final class IngestBench {
   /**
    * Uploads the tiny files through a gateway without workers, stops it, starts one with workers and waits until
    * PostgreSQL shows every job ended. The rate is jobs / (last finished_at − first started_at), on PostgreSQL's
-   * clock, so the child's start-up is not counted. Answers {jobs/s, jobs, succeeded, seconds, uploads/s}.
+   * clock, so the child's start-up is not counted. Answers {jobs/s, jobs, succeeded, seconds, uploads/s, mean attempt ms}.
    */
   private double[] ingest() throws Exception {
     GeneratedBytes bytes = new GeneratedBytes(5);
@@ -390,7 +391,8 @@ final class IngestBench {
       while (true) {
         row = Blocking.await(pg.query("SELECT count(*) AS total, count(*) FILTER (WHERE status IN ('succeeded', 'dead', 'cancelled')) AS ended, "
                 + "count(*) FILTER (WHERE status = 'succeeded') AS succeeded, "
-                + "EXTRACT(EPOCH FROM max(finished_at) - min(started_at))::float8 AS span FROM ingest_jobs").execute(),
+                + "EXTRACT(EPOCH FROM max(finished_at) - min(started_at))::float8 AS span, "
+                + "(avg(EXTRACT(EPOCH FROM finished_at - started_at)) * 1000)::float8 AS attempt_ms FROM ingest_jobs").execute(),
             Duration.ofSeconds(30)).iterator().next();
         if (row.getLong("ended") >= files) {
           break;
@@ -401,7 +403,8 @@ final class IngestBench {
         Thread.sleep(100); // the benchmark driver's own thread, polling PostgreSQL with a deadline
       }
       double span = row.getDouble("span");
-      return new double[] {row.getLong("ended") / span, row.getLong("ended"), row.getLong("succeeded"), span, uploadsPerSecond};
+      return new double[] {row.getLong("ended") / span, row.getLong("ended"), row.getLong("succeeded"), span, uploadsPerSecond,
+          row.getDouble("attempt_ms")};
     } finally {
       pg.close();
       Blocking.await(vertx.close(), Duration.ofSeconds(30));

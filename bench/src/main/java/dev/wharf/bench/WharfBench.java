@@ -113,6 +113,7 @@ public final class WharfBench {
         + ", concurrency " + settings.ingestConcurrency() + ")", fmt0(r.ingestPerSecond()));
     table.add("ratio ingest jobs / presigned GETs", fmt3(r.ingestPerSecond() / r.presignedGetsPerSecond()), ">= 0.1");
     table.add("jobs succeeded / ended", r.ingestSucceeded() + " / " + r.ingestJobs());
+    table.add("mean attempt, started_at -> finished_at (ms)", fmt1(r.attemptMillis()));
     table.add("uploads/s through a gateway without workers (16 clients)", fmt0(r.uploadsPerSecond()));
     table.add("load average after", InboxBench.loadAverage());
     String rendered = table.render();
