@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 mode=spine
 case "${1:-}" in
-  spine|inbox|mqtt|tus|all) mode=$1 ;;
+  spine|inbox|mqtt|tus|queue|all) mode=$1 ;;
 esac
 
 if [ "$mode" = "inbox" ] || [ "$mode" = "mqtt" ] || [ "$mode" = "all" ]; then
@@ -27,6 +27,12 @@ if [ "$mode" != "inbox" ] && [ "$mode" != "mqtt" ] && [ "$mode" != "tus" ] && ! 
   else
     echo "redis-benchmark not found and not root: the ZADD yardstick will be skipped (install redis-tools to get it)"
   fi
+fi
+
+if [ "$mode" = "queue" ] && [ ! -d bench/target/bullmq/node_modules/bullmq ]; then
+  # The yardstick of the queue benchmark is BullMQ on the same Redis, run by node from bench/bullmq/noop.cjs.
+  echo "installing BullMQ for the queue benchmark: npm install --prefix bench/target/bullmq bullmq@5"
+  mkdir -p bench/target/bullmq && npm install --prefix bench/target/bullmq --no-audit --no-fund bullmq@5 >/dev/null
 fi
 
 echo "building: ./mvnw -q -B -Pbench -DskipTests package"

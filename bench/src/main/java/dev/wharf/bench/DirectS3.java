@@ -98,6 +98,11 @@ final class DirectS3 implements AutoCloseable {
         AsyncRequestBody.fromPublisher(FlowAdapters.toPublisher(bytes.publisher(size)))));
   }
 
+  /** One {@code PutObject} of a small body held in memory. */
+  void putBytes(String key, byte[] body) throws Exception {
+    await(s3.putObject(b -> b.bucket(bucket).key(key).contentLength((long) body.length), AsyncRequestBody.fromBytes(body)));
+  }
+
   /** The stored object's size, to check that an upload stored what was sent. */
   long size(String key) throws Exception {
     return await(s3.headObject(b -> b.bucket(bucket).key(key))).contentLength();

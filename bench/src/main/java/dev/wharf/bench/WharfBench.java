@@ -73,6 +73,58 @@ public final class WharfBench {
     if (mode.equals("tus")) {
       runTus(servers, jar, outDir);
     }
+    if (mode.equals("queue")) {
+      runQueue(servers, jar, outDir);
+    }
+  }
+
+  /**
+   * The issue-11 queue benchmark: BullMQ's no-op rate against Wharf's queue alone on the same Redis, and presigned
+   * GETs of tiny objects against ingest jobs/s of tiny uploads on the same s3proxy; appends to {@code queue-results.txt}.
+   */
+  private void runQueue(EmbeddedServers servers, Path jar, Path outDir) throws Exception {
+    Map<String, String> extra = new LinkedHashMap<>();
+    for (Map.Entry<String, String> o : options.entrySet()) {
+      if (o.getKey().startsWith("WHARF_")) {
+        extra.put(o.getKey(), o.getValue());
+      }
+    }
+    IngestBench.Settings settings = new IngestBench.Settings(
+        intOption("queue-jobs", 20_000),
+        intOption("concurrency", 50),
+        intOption("claim-batch", dev.wharf.config.IngestConfig.DEFAULT_CLAIM_BATCH),
+        intOption("files", 3000),
+        intOption("file-bytes", 1024),
+        intOption("get-connections", 16),
+        intOption("get-seconds", 5),
+        intOption("ingest-workers", 1),
+        intOption("ingest-concurrency", 4),
+        extra);
+    out.printf(Locale.ROOT, "queue benchmark: %s; load average %s%n", settings, InboxBench.loadAverage());
+    IngestBench.Result r = new IngestBench(servers, jar, outDir, settings, out).run();
+
+    ResultTable table = new ResultTable();
+    table.add("BullMQ no-op jobs/s (concurrency " + settings.concurrency() + ")", fmt0(r.bullmqPerSecond()));
+    table.add("Wharf queue claim+complete no-op jobs/s (same, claim batch " + settings.claimBatch() + ")", fmt0(r.wharfPerSecond()));
+    table.add("ratio Wharf queue / BullMQ", fmt2(r.wharfPerSecond() / r.bullmqPerSecond()), ">= 1");
+    table.add("presigned GETs/s of " + settings.fileBytes() + "-byte objects (" + settings.getConnections() + " connections)",
+        fmt0(r.presignedGetsPerSecond()));
+    table.add("ingest jobs/s, " + r.ingestJobs() + " uploads of " + settings.fileBytes() + " bytes (workers " + settings.ingestWorkers()
+        + ", concurrency " + settings.ingestConcurrency() + ")", fmt0(r.ingestPerSecond()));
+    table.add("ratio ingest jobs / presigned GETs", fmt3(r.ingestPerSecond() / r.presignedGetsPerSecond()), ">= 0.1");
+    table.add("jobs succeeded / ended", r.ingestSucceeded() + " / " + r.ingestJobs());
+    table.add("mean attempt, started_at -> finished_at (ms)", fmt1(r.attemptMillis()));
+    table.add("uploads/s through a gateway without workers (16 clients)", fmt0(r.uploadsPerSecond()));
+    table.add("load average after", InboxBench.loadAverage());
+    String rendered = table.render();
+    out.println();
+    out.print(rendered);
+    String header = "# wharf-bench queue, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
+        + " cores, java " + System.getProperty("java.version") + ", " + settings + "\n";
+    Path results = outDir.resolve("queue-results.txt");
+    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    out.println();
+    out.println("appended to " + results);
   }
 
   /**
@@ -288,8 +340,8 @@ public final class WharfBench {
     Map<String, String> options = new LinkedHashMap<>();
     int first = 0;
     if (args.length > 0 && !args[0].startsWith("--")) {
-      if (!List.of("spine", "inbox", "all", "tus").contains(args[0])) {
-        throw new IllegalArgumentException("the benchmark is spine (the default), inbox, tus or all; see bench/README.md (at: " + args[0] + ")");
+      if (!List.of("spine", "inbox", "all", "tus", "queue").contains(args[0])) {
+        throw new IllegalArgumentException("the benchmark is spine (the default), inbox, tus, queue or all; see bench/README.md (at: " + args[0] + ")");
       }
       options.put("mode", args[0]);
       first = 1;

@@ -121,7 +121,8 @@ public final class WharfApp {
         .compose(id -> {
           track(id);
           return vertx.deployVerticle(new NoticeRelay(cfg.redis(), services.redis(),
-              java.util.Set.of(DeliveryService.NOTICE_ADDRESS, IngestWorker.FILE_STATUS_ADDRESS), services.metrics()));
+              java.util.Set.of(DeliveryService.NOTICE_ADDRESS, IngestWorker.FILE_STATUS_ADDRESS, RedisIngestQueue.READY_ADDRESS),
+              services.metrics()));
         })
         .compose(id -> {
           track(id);

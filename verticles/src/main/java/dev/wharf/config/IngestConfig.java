@@ -12,12 +12,14 @@ import java.time.Duration;
  * @param maxAttempts attempts before a job is {@code dead}
  * @param backoffBase first retry delay; doubles per attempt, with jitter
  * @param backoffMax cap of the retry delay
- * @param pollInterval how often an idle worker asks for work
+ * @param pollInterval how often an idle worker asks for work without being told: the fallback for a lost
+ *     ready notice (a worker is woken by a notice when a job is enqueued, and by a timer when a retry is due)
  * @param reconcileInterval how often the leader re-enqueues jobs missing from Redis
  * @param staleUploadAfter an upload still {@code uploading} after this is abandoned and cleaned up
  * @param stallTimeout an attempt that reads no byte for this long stops renewing its lease and is retried
  *     (a stalled storage read must not hold a job forever)
  * @param retention finished jobs (succeeded, dead, cancelled) are deleted this long after they ended
+ * @param claimBatch the most jobs a worker claims in one round trip (never more than its free slots)
  */
 public record IngestConfig(
     int workers,
@@ -30,9 +32,23 @@ public record IngestConfig(
     Duration reconcileInterval,
     Duration staleUploadAfter,
     Duration stallTimeout,
-    Duration retention) {
+    Duration retention,
+    int claimBatch) {
+
+  /** Jobs claimed per round trip unless configured. */
+  public static final int DEFAULT_CLAIM_BATCH = 16;
+
+  /** The settings with the default claim batch. */
+  public IngestConfig(int workers, int concurrency, Duration leaseTime, int maxAttempts, Duration backoffBase, Duration backoffMax,
+      Duration pollInterval, Duration reconcileInterval, Duration staleUploadAfter, Duration stallTimeout, Duration retention) {
+    this(workers, concurrency, leaseTime, maxAttempts, backoffBase, backoffMax, pollInterval, reconcileInterval, staleUploadAfter,
+        stallTimeout, retention, DEFAULT_CLAIM_BATCH);
+  }
 
   public IngestConfig {
+    if (claimBatch < 1 || claimBatch > 500) {
+      throw new IllegalArgumentException("ingest.claim-batch must be between 1 and 500");
+    }
     if (stallTimeout.toMillis() < 100) {
       throw new IllegalArgumentException("ingest.stall-timeout must be at least 100 ms");
     }

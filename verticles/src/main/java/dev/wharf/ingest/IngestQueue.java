@@ -20,13 +20,31 @@ public interface IngestQueue {
    * Promotes due delayed jobs and expired leases back to {@code ready}, then claims the first ready job
    * under a new lease of {@code leaseTime}. Empty when nothing is ready.
    */
-  Future<Optional<Lease>> claim(Duration leaseTime);
+  default Future<Optional<Lease>> claim(Duration leaseTime) {
+    return claim(leaseTime, 1).map(claim -> claim.leases().stream().findFirst());
+  }
+
+  /**
+   * Promotes due delayed jobs and expired leases back to {@code ready}, then claims up to {@code max} ready
+   * jobs in one step, in queue order, each under its own lease (its own token) of {@code leaseTime}.
+   */
+  Future<Claim> claim(Duration leaseTime, int max);
 
   /** Extends a lease still held; false when the lease was lost (expired and taken back). */
-  Future<Boolean> extend(Lease lease, Duration leaseTime);
+  default Future<Boolean> extend(Lease lease, Duration leaseTime) {
+    return extend(List.of(lease), leaseTime).map(held -> held.get(0));
+  }
+
+  /** {@link #extend(Lease, Duration)} for many leases in one step; one answer per lease, in order. */
+  Future<List<Boolean>> extend(List<Lease> leases, Duration leaseTime);
 
   /** Removes a job whose lease is still held; false when the lease was lost. */
-  Future<Boolean> complete(Lease lease);
+  default Future<Boolean> complete(Lease lease) {
+    return complete(List.of(lease)).map(held -> held.get(0));
+  }
+
+  /** {@link #complete(Lease)} for many leases in one step; one answer per lease, in order. */
+  Future<List<Boolean>> complete(List<Lease> leases);
 
   /** Moves a job whose lease is still held to {@code delayed}, due after {@code delay}; false when lost. */
   Future<Boolean> retryLater(Lease lease, Duration delay);
@@ -43,8 +61,26 @@ public interface IngestQueue {
   /** Ready jobs per priority, delayed and leased counts. */
   Future<QueueStats> stats();
 
+  /**
+   * The event bus address on which this queue publishes a {@link #readyNotice} after it made a job ready
+   * (enqueue, reconcile, a lease handed back); idle workers listen on it instead of polling fast. A notice is a
+   * hint: it can be lost, so a worker still polls now and then.
+   */
+  String readyAddress();
+
+  /** The body of a ready notice, a JSON object (the cross-replica relay carries only those). */
+  default io.vertx.core.json.JsonObject readyNotice() {
+    return new io.vertx.core.json.JsonObject().put("queue", readyAddress());
+  }
+
   /** A claim: the job and the token that proves this worker still holds it. */
   record Lease(String jobId, String token, Priority priority) {}
+
+  /**
+   * What one claim took: the leases, and how long until the earliest delayed job is due ({@code 0} when one
+   * is due now, {@code -1} when none is delayed), so an idle worker knows when to look again.
+   */
+  record Claim(List<Lease> leases, long nextDueMillis) {}
 
   /** A job Postgres says must be scheduled. */
   record QueuedJob(String jobId, Priority priority, long enqueuedAtMillis) {}

@@ -12,6 +12,7 @@ import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
 import io.vertx.sqlclient.Pool;
@@ -29,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * Claims ingest jobs from the queue and verifies their files. Deploy it as a worker verticle: content
  * checks are CPU work and must not run on an event loop. Each instance runs up to
  * {@code concurrency} jobs; a lease is extended while its job runs, and a job whose lease is lost is
- * abandoned (its result would be fenced out anyway).
+ * abandoned (its result would be fenced out anyway). Claims take up to {@code claimBatch} jobs per round
+ * trip; completions and lease extensions of many jobs go out together ({@link LeaseBatches}); an idle
+ * worker is woken by the queue's ready notices and polls only as a fallback.
  *
  * <p>When a job ends, a {@link FileStatusEvent} is published on {@link #FILE_STATUS_ADDRESS}, after commit.
  */
@@ -48,8 +51,13 @@ public final class IngestWorker extends VerticleBase {
   private final List<Validator> validators;
   private final WharfMetrics metrics;
   private final Map<String, Run> running = new HashMap<>();
+  private LeaseBatches leaseCalls;
+  private MessageConsumer<JsonObject> wakeups;
   private long pollTimer = -1;
+  private long dueTimer = -1;
   private boolean filling;
+  /** A wake-up came while a claim was in flight: claim again when it answers, it may have missed the job. */
+  private boolean fillAgain;
   private boolean stopping;
   private Promise<Void> drained;
 
@@ -71,16 +79,27 @@ public final class IngestWorker extends VerticleBase {
     }
   }
 
+  /**
+   * Listens for the queue's ready notices (a job was enqueued here or, through the notice relay, on another
+   * replica) and claims at once when one comes; polls every {@code pollInterval} as the fallback for a lost
+   * notice. Started once listening and once the first claim answered (a failed claim does not fail the start:
+   * the poll tries again), so a job enqueued after the start is found by a notice or the poll.
+   */
   @Override
   public Future<?> start() {
-    pollTimer = vertx.setPeriodic(0, config.pollInterval().toMillis(), id -> fill());
-    return Future.succeededFuture();
+    leaseCalls = new LeaseBatches(queue, config.leaseTime());
+    wakeups = vertx.eventBus().localConsumer(queue.readyAddress(), msg -> fill());
+    long poll = config.pollInterval().toMillis();
+    pollTimer = vertx.setPeriodic(poll, poll, id -> fill());
+    return wakeups.completion().compose(v -> fill());
   }
 
   @Override
   public Future<?> stop() {
     stopping = true;
     vertx.cancelTimer(pollTimer);
+    vertx.cancelTimer(dueTimer);
+    wakeups.unregister();
     if (running.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -89,29 +108,57 @@ public final class IngestWorker extends VerticleBase {
     return drained.future().andThen(ar -> vertx.cancelTimer(grace));
   }
 
-  /** Claims jobs until this instance is full or the queue is empty. Ticks never overlap. */
-  private void fill() {
-    if (filling || stopping || running.size() >= config.concurrency()) {
-      return;
+  /**
+   * Claims jobs until this instance is full or the queue is empty, up to {@code claimBatch} per round trip.
+   * Claims never overlap; a wake-up during one makes another follow it. When the queue had fewer jobs than
+   * asked for, a timer is set for the earliest delayed job if it is due before the next poll.
+   */
+  private Future<Void> fill() {
+    int free = config.concurrency() - running.size();
+    if (stopping || free <= 0) {
+      return Future.succeededFuture();
+    }
+    if (filling) {
+      fillAgain = true;
+      return Future.succeededFuture();
     }
     filling = true;
-    queue.claim(config.leaseTime())
-        .onComplete(ar -> {
+    fillAgain = false;
+    int wanted = Math.min(free, config.claimBatch());
+    return queue.claim(config.leaseTime(), wanted)
+        .andThen(ar -> {
           filling = false;
           if (ar.failed()) {
             log.warn("claim failed [cause={}]", ar.cause().toString());
             return;
           }
-          ar.result().ifPresent(lease -> {
-            if (stopping) {
+          IngestQueue.Claim claim = ar.result();
+          if (stopping) {
+            for (Lease lease : claim.leases()) {
               queue.retryLater(lease, Duration.ZERO)
                   .onFailure(err -> log.warn("claim not handed back at stop; its lease will expire [job={}]", lease.jobId()));
-              return;
             }
-            run(lease);
+            return;
+          }
+          claim.leases().forEach(this::run);
+          if (claim.leases().size() < wanted) {
+            wakeWhenDue(claim.nextDueMillis());
+          }
+          if (claim.leases().size() == wanted || fillAgain) {
             fill();
-          });
-        });
+          }
+        })
+        .<Void>mapEmpty()
+        .otherwiseEmpty();
+  }
+
+  /** Sets a timer for the earliest delayed job when it is due before the next fallback poll. */
+  private void wakeWhenDue(long dueInMillis) {
+    if (dueInMillis < 0 || dueInMillis >= config.pollInterval().toMillis()) {
+      return;
+    }
+    vertx.cancelTimer(dueTimer);
+    dueTimer = vertx.setTimer(Math.max(1, dueInMillis), id -> fill());
   }
 
   private void run(Lease lease) {
@@ -124,7 +171,7 @@ public final class IngestWorker extends VerticleBase {
             + config.stallTimeout().toSeconds() + " s (storage stalled)"));
         return;
       }
-      queue.extend(lease, config.leaseTime())
+      leaseCalls.extend(lease)
           .onSuccess(held -> {
             if (!held && !run.lost) {
               run.lost = true;
@@ -147,9 +194,9 @@ public final class IngestWorker extends VerticleBase {
 
   private Future<Void> process(Run run) {
     UUID jobId = UUID.fromString(run.lease.jobId());
-    return JobStore.startAttempt(pool, jobId).compose(job -> {
+    return JobStore.startAttemptMarkingFile(pool, jobId).compose(job -> {
       if (job == null) {
-        return queue.complete(run.lease).mapEmpty();
+        return leaseCalls.complete(run.lease).mapEmpty();
       }
       run.attempt = job.attempts();
       if (job.fileId() == null) {
@@ -159,8 +206,8 @@ public final class IngestWorker extends VerticleBase {
         return FileStore.getForWorker(pool, job.fileId())
             .compose(file -> end(run, job, file, JobStatus.DEAD, "attempts exhausted: " + job.lastError(), null));
       }
+      // startAttemptMarkingFile marked the file processing already.
       return FileStore.getForWorker(pool, job.fileId())
-          .compose(file -> FileStore.markProcessing(pool, file.id()).map(file))
           .compose(file -> inspect(run, job, file)
               .compose(verdict -> end(run, job, file, JobStatus.SUCCEEDED, verdict.detail(), verdict))
               .recover(err -> failed(run, job, file, err)));
@@ -245,10 +292,9 @@ public final class IngestWorker extends VerticleBase {
     String detail = verdict != null ? verdict.detail() : error;
     JsonObject metadata = verdict != null ? verdict.metadata() : new JsonObject();
     JsonObject result = new JsonObject().put("file_status", fileStatus.wireName()).put("detail", detail);
-    return pool.withTransaction(tx -> JobStore.finish(tx, job.id(), run.attempt, status, status == JobStatus.SUCCEEDED ? null : error, result)
-            .compose(won -> !won || file == null || status == JobStatus.CANCELLED
-                ? Future.succeededFuture(won)
-                : FileStore.markVerified(tx, file.id(), fileStatus, detail, metadata).map(won)))
+    boolean verdictOnFile = file != null && status != JobStatus.CANCELLED;
+    return JobStore.finishWithFile(pool, job.id(), run.attempt, status, status == JobStatus.SUCCEEDED ? null : error, result,
+            verdictOnFile ? file.id() : null, fileStatus.wireName(), detail, metadata)
         .compose(won -> {
           String outcome = !won ? "fenced" : status == JobStatus.SUCCEEDED ? fileStatus.wireName() : status.wireName();
           metrics.jobOutcome(outcome, run.elapsed());
@@ -260,7 +306,7 @@ public final class IngestWorker extends VerticleBase {
           } else if (!won) {
             log.info("ingest result discarded, a newer attempt owns the job [job={}, attempt={}]", job.id(), run.attempt);
           }
-          return queue.complete(run.lease).mapEmpty();
+          return leaseCalls.complete(run.lease).mapEmpty();
         });
   }
 

@@ -31,7 +31,10 @@ import java.util.stream.Collectors;
  *
  * <p>A claim first promotes due delayed jobs and expired leases (at most {@value #PROMOTE_BATCH} of each
  * per claim), clearing an expired lease's token: its old holder's {@link #extend}, {@link #complete} and
- * {@link #retryLater} then return false. Due and expiry times use Redis {@code TIME}, so replicas with
+ * {@link #retryLater} then return false. A claim takes up to N ready jobs in one script run, each under
+ * its own token; completions and extensions of many leases are one script run each, every lease checked
+ * against its own token. When a job becomes ready (enqueue, reconcile, a lease handed back with no delay) a
+ * notice is published on the event bus at {@link #readyAddress()}, so idle workers need not poll fast. Due and expiry times use Redis {@code TIME}, so replicas with
  * skewed clocks agree. Every Redis failure surfaces as {@link ServerException#unavailable} for
  * {@code "redis"}. Safe to share between verticle instances: it holds no mutable state.
  */
@@ -39,6 +42,9 @@ public final class RedisIngestQueue implements IngestQueue {
 
   /** Namespace of the production queue: keys {@code wharf:{ingest}:…}. */
   public static final String DEFAULT_NAMESPACE = "ingest";
+
+  /** Event bus address of the production queue's ready notices (relayed across replicas by the notice relay). */
+  public static final String READY_ADDRESS = "wharf.ingest.ready";
 
   /** Delayed jobs and expired leases promoted to ready per claim, each. */
   static final int PROMOTE_BATCH = 100;
@@ -49,8 +55,10 @@ public final class RedisIngestQueue implements IngestQueue {
   private static final List<String> SCRIPTS =
       List.of("enqueue", "claim", "extend", "complete", "retry", "remove", "reconcile", "stats");
 
+  private final Vertx vertx;
   private final RedisAPI redis;
   private final Map<String, LuaScript> scripts;
+  private final String readyAddress;
   private final String ready;
   private final String delayed;
   private final String leases;
@@ -58,8 +66,10 @@ public final class RedisIngestQueue implements IngestQueue {
   private final String prio;
   private final String enqueued;
 
-  private RedisIngestQueue(RedisAPI redis, String namespace, Map<String, LuaScript> scripts) {
+  private RedisIngestQueue(Vertx vertx, RedisAPI redis, String namespace, Map<String, LuaScript> scripts) {
+    this.vertx = vertx;
     this.redis = redis;
+    this.readyAddress = readyAddress(namespace);
     this.scripts = scripts;
     String prefix = "wharf:{" + namespace + "}:";
     this.ready = prefix + "ready";
@@ -95,8 +105,18 @@ public final class RedisIngestQueue implements IngestQueue {
         .map(all -> loads.stream()
             .map(Future::result)
             .collect(Collectors.toUnmodifiableMap(LuaScript::name, Function.identity())))
-        .map(loaded -> new RedisIngestQueue(redis, namespace, loaded))
+        .map(loaded -> new RedisIngestQueue(vertx, redis, namespace, loaded))
         .recover(RedisIngestQueue::unavailable);
+  }
+
+  /** The event bus address of the ready notices of the queue under {@code namespace}. */
+  public static String readyAddress(String namespace) {
+    return DEFAULT_NAMESPACE.equals(namespace) ? READY_ADDRESS : READY_ADDRESS + "." + namespace;
+  }
+
+  @Override
+  public String readyAddress() {
+    return readyAddress;
   }
 
   /** The six keys of this queue, for tests and operators. */
@@ -104,39 +124,72 @@ public final class RedisIngestQueue implements IngestQueue {
     return List.of(ready, delayed, leases, owners, prio, enqueued);
   }
 
+  /** {@inheritDoc} Publishes a ready notice when the job was added. */
   @Override
   public Future<Void> enqueue(String jobId, Priority priority, long enqueuedAtMillis) {
     return run("enqueue", List.of(ready, delayed, leases, prio, enqueued),
             List.of(jobId, Integer.toString(priority.band()), Long.toString(enqueuedAtMillis)))
+        .andThen(ar -> {
+          if (ar.succeeded() && isOne(ar.result())) {
+            notifyReady();
+          }
+        })
         .mapEmpty();
   }
 
+  /**
+   * {@inheritDoc} One script run: the tokens are a fresh random prefix plus each job's position in the reply,
+   * so every lease has its own token and fencing stays per job.
+   */
   @Override
-  public Future<Optional<Lease>> claim(Duration leaseTime) {
-    String token = UUID.randomUUID().toString();
+  public Future<Claim> claim(Duration leaseTime, int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("a claim takes at least one job: " + max);
+    }
+    String prefix = UUID.randomUUID().toString();
     return run("claim", List.of(ready, delayed, leases, owners, prio, enqueued),
-            List.of(millis(leaseTime), token, Integer.toString(PROMOTE_BATCH)))
-        .map(reply -> reply == null || reply.size() == 0
-            ? Optional.empty()
-            : Optional.of(new Lease(reply.get(0).toString(), token, Priority.ofBand(reply.get(1).toInteger()))));
+            List.of(millis(leaseTime), prefix, Integer.toString(PROMOTE_BATCH), Integer.toString(max)))
+        .map(reply -> {
+          List<Lease> taken = new ArrayList<>((reply.size() - 1) / 2);
+          for (int i = 1; i + 1 < reply.size(); i += 2) {
+            taken.add(new Lease(reply.get(i).toString(), prefix + ":" + (taken.size() + 1),
+                Priority.ofBand(reply.get(i + 1).toInteger())));
+          }
+          return new Claim(taken, reply.get(0).toLong());
+        });
   }
 
   @Override
-  public Future<Boolean> extend(Lease lease, Duration leaseTime) {
-    return run("extend", List.of(leases, owners), List.of(lease.jobId(), lease.token(), millis(leaseTime)))
-        .map(RedisIngestQueue::isOne);
+  public Future<List<Boolean>> extend(List<Lease> leases, Duration leaseTime) {
+    if (leases.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    List<String> args = new ArrayList<>(1 + leases.size() * 2);
+    args.add(millis(leaseTime));
+    addLeases(args, leases);
+    return run("extend", List.of(this.leases, owners), args).map(RedisIngestQueue::flags);
   }
 
   @Override
-  public Future<Boolean> complete(Lease lease) {
-    return run("complete", List.of(leases, owners, prio, enqueued), List.of(lease.jobId(), lease.token()))
-        .map(RedisIngestQueue::isOne);
+  public Future<List<Boolean>> complete(List<Lease> leases) {
+    if (leases.isEmpty()) {
+      return Future.succeededFuture(List.of());
+    }
+    List<String> args = new ArrayList<>(leases.size() * 2);
+    addLeases(args, leases);
+    return run("complete", List.of(this.leases, owners, prio, enqueued), args).map(RedisIngestQueue::flags);
   }
 
+  /** {@inheritDoc} A job handed back with no delay is ready at once: a ready notice goes out. */
   @Override
   public Future<Boolean> retryLater(Lease lease, Duration delay) {
     return run("retry", List.of(leases, owners, delayed), List.of(lease.jobId(), lease.token(), millis(delay)))
-        .map(RedisIngestQueue::isOne);
+        .map(RedisIngestQueue::isOne)
+        .andThen(ar -> {
+          if (ar.succeeded() && ar.result() && delay.isZero()) {
+            notifyReady();
+          }
+        });
   }
 
   @Override
@@ -162,7 +215,12 @@ public final class RedisIngestQueue implements IngestQueue {
       args.add(Integer.toString(job.priority().band()));
       args.add(Long.toString(job.enqueuedAtMillis()));
     }
-    return run("reconcile", List.of(ready, delayed, leases, prio, enqueued), args).map(Response::toInteger);
+    return run("reconcile", List.of(ready, delayed, leases, prio, enqueued), args).map(Response::toInteger)
+        .andThen(ar -> {
+          if (ar.succeeded() && ar.result() > 0) {
+            notifyReady();
+          }
+        });
   }
 
   @Override
@@ -184,6 +242,25 @@ public final class RedisIngestQueue implements IngestQueue {
 
   private static <T> Future<T> unavailable(Throwable err) {
     return Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("redis", err));
+  }
+
+  private void notifyReady() {
+    vertx.eventBus().publish(readyAddress, readyNotice());
+  }
+
+  private static void addLeases(List<String> args, List<Lease> leases) {
+    for (Lease lease : leases) {
+      args.add(lease.jobId());
+      args.add(lease.token());
+    }
+  }
+
+  private static List<Boolean> flags(Response reply) {
+    List<Boolean> out = new ArrayList<>(reply.size());
+    for (int i = 0; i < reply.size(); i++) {
+      out.add(reply.get(i).toInteger() == 1);
+    }
+    return out;
   }
 
   private static boolean isOne(Response reply) {

@@ -353,6 +353,70 @@ class RedisIngestQueueTest {
         })));
   }
 
+  @Test
+  void oneClaimTakesSeveralJobsInOrderEachFencedByItsOwnLease(Vertx vertx, VertxTestContext ctx) {
+    Future.all(queue.enqueue("low", Priority.LOW, 1_000), queue.enqueue("normal-late", Priority.NORMAL, 3_000),
+            queue.enqueue("normal-early", Priority.NORMAL, 2_000), queue.enqueue("urgent", Priority.URGENT, 4_000))
+        .compose(v -> queue.claim(LEASE, 3))
+        .compose(claim -> {
+          List<Lease> leases = claim.leases();
+          // The second job is taken back and claimed again: its first lease is lost, the other two still hold.
+          return queue.remove(leases.get(1).jobId())
+              .compose(v -> queue.enqueue(leases.get(1).jobId(), Priority.NORMAL, 2_000))
+              .compose(v -> queue.claim(LEASE, 3))
+              .compose(again -> {
+                Lease forged = new Lease(leases.get(0).jobId(), leases.get(2).token(), leases.get(0).priority());
+                return queue.complete(List.of(forged))
+                    .compose(forgedDone -> queue.extend(leases, LEASE)
+                        .compose(extended -> queue.complete(leases)
+                            .compose(completed -> queue.complete(again.leases())
+                                .compose(last -> queue.stats().map(stats -> List.<Object>of(claim, again, forgedDone, extended,
+                                    completed, last, stats))))));
+              });
+        })
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          IngestQueue.Claim first = (IngestQueue.Claim) r.get(0);
+          IngestQueue.Claim again = (IngestQueue.Claim) r.get(1);
+          assertThat(first.leases()).extracting(Lease::jobId).as("band order, then FIFO").containsExactly("urgent", "normal-early", "normal-late");
+          assertThat(first.leases()).extracting(Lease::token).as("one token per job").doesNotHaveDuplicates();
+          assertThat(again.leases()).extracting(Lease::jobId).as("the re-enqueued job, then the rest").containsExactly("normal-early", "low");
+          assertThat(r.get(2)).as("a lease's job with another lease's token").isEqualTo(List.of(false));
+          assertThat(r.get(3)).as("extend the first claim's leases").isEqualTo(List.of(true, false, true));
+          assertThat(r.get(4)).as("complete the first claim's leases").isEqualTo(List.of(true, false, true));
+          assertThat(r.get(5)).as("complete the second claim's leases").isEqualTo(List.of(true, true));
+          assertStats((QueueStats) r.get(6), new long[] {0, 0, 0, 0}, 0, 0);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  void anEmptyClaimSaysWhenTheNextDelayedJobIsDue(Vertx vertx, VertxTestContext ctx) {
+    queue.claim(LEASE, 4)
+        .compose(none -> queue.enqueue("later", Priority.NORMAL, 1_000)
+            .compose(v -> queue.claim(LEASE))
+            .compose(lease -> queue.retryLater(lease.orElseThrow(), Duration.ofMinutes(10)))
+            .compose(moved -> queue.claim(LEASE, 4))
+            .map(delayed -> List.of(none, delayed)))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertThat(r.get(0).leases()).isEmpty();
+          assertThat(r.get(0).nextDueMillis()).as("nothing delayed").isEqualTo(-1);
+          assertThat(r.get(1).leases()).isEmpty();
+          assertThat(r.get(1).nextDueMillis()).as("due in at most 10 minutes").isBetween(1L, 600_000L);
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  void enqueueAndReconcilePublishAReadyNotice(Vertx vertx, VertxTestContext ctx) {
+    assertThat(queue.readyAddress()).startsWith(RedisIngestQueue.READY_ADDRESS + ".");
+    io.vertx.junit5.Checkpoint twoNotices = ctx.checkpoint(2);
+    vertx.eventBus().<Object>localConsumer(queue.readyAddress(), msg -> twoNotices.flag())
+        .completion()
+        .compose(v -> queue.enqueue("noticed", Priority.NORMAL, 1_000))
+        .compose(v -> queue.reconcile(List.of(new QueuedJob("reconciled", Priority.NORMAL, 2_000))))
+        .onComplete(ctx.succeeding(added -> ctx.verify(() -> assertThat(added).isEqualTo(1))));
+  }
+
   private Future<List<String>> claimIds(int attempts) {
     return claimAll(attempts).map(leases -> leases.stream().map(Lease::jobId).toList());
   }

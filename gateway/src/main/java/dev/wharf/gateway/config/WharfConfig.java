@@ -134,11 +134,12 @@ public record WharfConfig(
           s.integer("ingest.max-attempts", 5),
           s.duration("ingest.backoff-base", Duration.ofSeconds(1)),
           s.duration("ingest.backoff-max", Duration.ofMinutes(5)),
-          s.duration("ingest.poll-interval", Duration.ofMillis(200)),
+          s.duration("ingest.poll-interval", Duration.ofSeconds(5)),
           s.duration("ingest.reconcile-interval", Duration.ofSeconds(60)),
           s.duration("ingest.stale-upload-after", Duration.ofHours(1)),
           s.duration("ingest.stall-timeout", Duration.ofMinutes(5)),
-          s.duration("ingest.retention", Duration.ofDays(30)));
+          s.duration("ingest.retention", Duration.ofDays(30)),
+          s.integer("ingest.claim-batch", IngestConfig.DEFAULT_CLAIM_BATCH));
       DeliveryConfig deliveries = new DeliveryConfig(
           s.duration("deliveries.ttl", Duration.ofHours(24)),
           s.duration("deliveries.min-ttl", Duration.ofSeconds(60)),
