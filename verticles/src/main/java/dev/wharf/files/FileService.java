@@ -189,6 +189,17 @@ public final class FileService {
 
   private Future<FileRecord> commit(UUID fileId, UUID jobId, Principal owner, Priority priority, long size, String sha256,
       BiFunction<SqlConnection, FileRecord, Future<Void>> alsoInTx) {
+    if (alsoInTx == null) {
+      // Nothing else to write: one statement, one round trip, is the whole transaction.
+      return FileStore.markUploadedWithJob(pool, fileId, size, sha256, jobId, priority.band(), ingest.maxAttempts())
+          .recover(err -> Future.failedFuture(ServerException.unavailable("postgres", err)))
+          .map(file -> {
+            if (file == null) {
+              throw ServerException.unavailable("postgres", new IllegalStateException("upload row vanished"));
+            }
+            return file;
+          });
+    }
     return pool.withTransaction(tx -> FileStore.markUploaded(tx, fileId, size, sha256, jobId)
             .compose(file -> file != null
                 ? JobStore.insert(tx, jobId, fileId, owner, priority, ingest.maxAttempts()).map(file)

@@ -69,6 +69,23 @@ public final class FileStore {
   }
 
   /**
+   * {@code uploading → uploaded} and the file's ingest job ({@code queued}, in {@code jobId}) in one statement, so
+   * one round trip commits an upload (a statement is its own transaction: both rows or neither). The job's columns
+   * are those of {@code JobStore.insert}, which inserts jobs everywhere else; keep the two in step. Answers the
+   * file as it now is, or null when the row is gone or no longer {@code uploading} (then no job is inserted).
+   */
+  public static Future<FileRecord> markUploadedWithJob(SqlClient sql, UUID id, long size, String sha256, UUID jobId, int priority,
+      int maxAttempts) {
+    return sql.preparedQuery("WITH f AS (UPDATE files f SET status = 'uploaded', size = $2, sha256 = $3, multipart_upload_id = NULL, "
+            + "updated_at = now() WHERE f.id = $1 AND f.status = 'uploading' RETURNING " + COLUMNS_WITHOUT_JOB + "), "
+            + "j AS (INSERT INTO ingest_jobs (id, file_id, tenant_id, device_id, priority, status, max_attempts) "
+            + "SELECT $4::uuid, f.id, f.tenant_id, f.device_id, $5::smallint, 'queued', $6::integer FROM f RETURNING id) "
+            + "SELECT f.*, (SELECT j.id FROM j) AS job_id FROM f")
+        .execute(Tuple.of(id, size, sha256, jobId, priority, maxAttempts))
+        .map(rows -> rows.rowCount() == 0 ? null : map(rows.iterator().next()));
+  }
+
+  /**
    * {@code uploading → uploaded} once the bytes are stored, answering the file as it now is with {@code jobId} as its
    * job (the caller inserts that job in the same transaction), so the commit need not read the row again; null when
    * the row is gone or no longer {@code uploading}.
