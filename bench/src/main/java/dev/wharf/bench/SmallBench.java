@@ -187,7 +187,7 @@ final class SmallBench implements AutoCloseable {
   }
 
   private static Future<Integer> send(HttpClientAgent client, RequestOptions options, Buffer body) {
-    options.setTimeout(30_000);
+    options.setIdleTimeout(30_000);
     return client.request(options)
         .compose(req -> body == null ? req.send() : req.send(body))
         .compose(resp -> resp.body().map(b -> resp.statusCode()));

@@ -88,6 +88,16 @@ public final class WharfBench {
     String gatewayHeap = option("gateway-heap", "256m");
     Path gatewayLog = outDir.resolve("gateway-small.log");
     Map<String, String> env = new java.util.HashMap<>();
+    // --gateway-env WHARF_AUTH_CACHE_TTL=0s,...: settings of the child, e.g. to measure with a change turned off
+    for (String pair : option("gateway-env", "").split(",")) {
+      if (!pair.isBlank()) {
+        int eq = pair.indexOf('=');
+        if (eq < 1 || !pair.startsWith("WHARF_")) {
+          throw new IllegalArgumentException("--gateway-env takes WHARF_NAME=value pairs separated by commas (at: " + pair + ")");
+        }
+        env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+      }
+    }
     String jfr = options.get("jfr");
     if (jfr != null) {
       // A flight recording of the gateway child, for profiling: jfr print --events jdk.ExecutionSample FILE
@@ -96,8 +106,9 @@ public final class WharfBench {
     out.println("starting the gateway: java -Xmx" + gatewayHeap + " -jar " + jar + " serve  (log: " + gatewayLog + ")");
     GatewayProcess gateway = GatewayProcess.start(jar, gatewayHeap, servers, env, gatewayLog);
     toClose.push(gateway);
-    out.printf(Locale.ROOT, "(f) small requests: %d connections, %d s per workload, %d rounds; load average %s%n", settings.connections(),
-        settings.seconds(), settings.rounds(), InboxBench.loadAverage());
+    out.printf(Locale.ROOT, "(f) small requests: %d connections, %d s per workload, %d rounds; gateway settings %s; load average %s%n",
+        settings.connections(), settings.seconds(), settings.rounds(), env.keySet().stream().filter(k -> k.startsWith("WHARF_")).map(k -> k + "=" + env.get(k)).toList(),
+        InboxBench.loadAverage());
     Map<String, SmallBench.Figure> f;
     try (SmallBench bench = new SmallBench(servers, gateway, settings, out)) {
       f = bench.run();
@@ -135,7 +146,7 @@ public final class WharfBench {
     out.println();
     out.print(rendered);
     String header = "# wharf-bench small, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
-        + " cores, java " + System.getProperty("java.version") + ", " + settings + "\n";
+        + " cores, java " + System.getProperty("java.version") + ", " + settings + ", gateway env " + option("gateway-env", "-") + "\n";
     Path results = outDir.resolve("small-results.txt");
     Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     out.println();
