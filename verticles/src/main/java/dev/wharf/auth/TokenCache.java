@@ -76,12 +76,6 @@ final class TokenCache {
     byHash.values().removeIf(e -> tokenId.equals(e.principal().tokenId()));
   }
 
-  /** Drops everything (e.g. when revocation notices may have been missed). */
-  void clear() {
-    generation.incrementAndGet();
-    byHash.clear();
-  }
-
   int size() {
     return byHash.size();
   }

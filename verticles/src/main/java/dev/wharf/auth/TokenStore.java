@@ -94,11 +94,6 @@ public final class TokenStore {
     return reads.sum();
   }
 
-  /** Forgets every cached token: when revocation notices may have been missed (the relay reconnected). */
-  public void forgetAll() {
-    cache.clear();
-  }
-
   /** A token just issued; {@code secret} is never stored and cannot be shown again. */
   public record IssuedToken(UUID id, String secret, Principal.Kind kind, String tenantId, String deviceId, Set<String> scopes) {}
 
