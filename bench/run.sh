@@ -2,13 +2,14 @@
 # The benchmarks in one command: builds every module with the bench profile (tests skipped), then runs
 # bench/target/wharf-bench.jar from the repository root. The first argument picks the benchmark: spine (the
 # default: issue 2, uploads, heap, queue), inbox (issue 3, held long-polls), mqtt (issue 4, connections and
-# grant round trips), tus (issue 7, a 1 GiB resumable upload against a direct PUT) or all (spine and inbox); options are passed through (see bench/README.md).
+# grant round trips), tus (issue 7, a 1 GiB resumable upload against a direct PUT),
+# small (issue 11, small requests: rate and gateway CPU per request against presigned PUTs and /healthz) or all (spine and inbox); options are passed through (see bench/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=spine
 case "${1:-}" in
-  spine|inbox|mqtt|tus|queue|all) mode=$1 ;;
+  spine|inbox|mqtt|tus|queue|small|all) mode=$1 ;;
 esac
 
 if [ "$mode" = "inbox" ] || [ "$mode" = "mqtt" ] || [ "$mode" = "all" ]; then
@@ -18,7 +19,7 @@ if [ "$mode" = "inbox" ] || [ "$mode" = "mqtt" ] || [ "$mode" = "all" ]; then
   echo "open-file limit (soft/hard): $(ulimit -Sn)/$(ulimit -Hn)"
 fi
 
-if [ "$mode" != "inbox" ] && [ "$mode" != "mqtt" ] && [ "$mode" != "tus" ] && ! command -v redis-benchmark >/dev/null 2>&1; then
+if [ "$mode" != "inbox" ] && [ "$mode" != "mqtt" ] && [ "$mode" != "tus" ] && [ "$mode" != "small" ] && ! command -v redis-benchmark >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "redis-benchmark not found: installing Debian's redis-tools (apt-get install -y redis-tools)"
     apt-get install -y -q redis-tools >/dev/null 2>&1 \

@@ -76,6 +76,9 @@ public final class WharfBench {
     if (mode.equals("queue")) {
       runQueue(servers, jar, outDir);
     }
+    if (mode.equals("small")) {
+      runSmall(servers, jar, outDir);
+    }
   }
 
   /**
@@ -122,6 +125,81 @@ public final class WharfBench {
     String header = "# wharf-bench queue, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
         + " cores, java " + System.getProperty("java.version") + ", " + settings + "\n";
     Path results = outDir.resolve("queue-results.txt");
+    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    out.println();
+    out.println("appended to " + results);
+  }
+
+  /**
+   * The issue-11 benchmark: small requests at a fixed concurrency, the gateway's rate and CPU per request against
+   * presigned PUTs straight to s3proxy and against {@code GET /healthz}; appends its table to {@code small-results.txt}.
+   */
+  private void runSmall(EmbeddedServers servers, Path jar, Path outDir) throws Exception {
+    SmallBench.Settings settings = new SmallBench.Settings(intOption("connections", 16), intOption("seconds", 10),
+        intOption("warmup-seconds", 3), intOption("rounds", 2), intOption("presigned-keys", 4096), intOption("ack-deliveries", 64));
+    String gatewayHeap = option("gateway-heap", "256m");
+    Path gatewayLog = outDir.resolve("gateway-small.log");
+    Map<String, String> env = new java.util.HashMap<>();
+    // --gateway-env WHARF_AUTH_CACHE_TTL=0s,...: settings of the child, e.g. to measure with a change turned off
+    for (String pair : option("gateway-env", "").split(",")) {
+      if (!pair.isBlank()) {
+        int eq = pair.indexOf('=');
+        if (eq < 1 || !pair.startsWith("WHARF_")) {
+          throw new IllegalArgumentException("--gateway-env takes WHARF_NAME=value pairs separated by commas (at: " + pair + ")");
+        }
+        env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+      }
+    }
+    String jfr = options.get("jfr");
+    if (jfr != null) {
+      // A flight recording of the gateway child, for profiling: jfr print --events jdk.ExecutionSample FILE
+      env.put("JAVA_TOOL_OPTIONS", "-XX:StartFlightRecording=filename=" + Path.of(jfr).toAbsolutePath() + ",settings=profile");
+    }
+    out.println("starting the gateway: java -Xmx" + gatewayHeap + " -jar " + jar + " serve  (log: " + gatewayLog + ")");
+    GatewayProcess gateway = GatewayProcess.start(jar, gatewayHeap, servers, env, gatewayLog);
+    toClose.push(gateway);
+    out.printf(Locale.ROOT, "(f) small requests: %d connections, %d s per workload, %d rounds; gateway settings %s; load average %s%n",
+        settings.connections(), settings.seconds(), settings.rounds(), env.keySet().stream().filter(k -> k.startsWith("WHARF_")).map(k -> k + "=" + env.get(k)).toList(),
+        InboxBench.loadAverage());
+    Map<String, SmallBench.Figure> f;
+    try (SmallBench bench = new SmallBench(servers, gateway, settings, out)) {
+      f = bench.run();
+    }
+    gateway.close();
+
+    ResultTable table = new ResultTable();
+    SmallBench.Figure put = f.get("presigned PUT");
+    SmallBench.Figure upload = f.get("POST /v1/files");
+    SmallBench.Figure health = f.get("GET /healthz");
+    table.add("presigned PUT straight to s3proxy, 23 B (/s)", fmt0(put.perSecond()));
+    table.add("POST /v1/files via gateway, 23 B (/s)", fmt0(upload.perSecond()));
+    table.add("ratio gateway/presigned PUT", fmt2(upload.perSecond() / put.perSecond()), ">= 0.5");
+    table.add("gateway cpu per upload (ms)", fmt3(upload.gatewayCpuMsPerRequest()));
+    table.add("bench cpu per request, presigned / via gateway (ms)", fmt3(put.benchCpuMsPerRequest()) + " / "
+        + fmt3(upload.benchCpuMsPerRequest()));
+    table.add("GET /healthz (/s)", fmt0(health.perSecond()));
+    table.add("gateway cpu per GET /healthz (ms)", fmt3(health.gatewayCpuMsPerRequest()));
+    for (String name : List.of("GET /v1/inbox", "POST /v1/inbox/{id}/ack")) {
+      SmallBench.Figure x = f.get(name);
+      String label = name.equals("GET /v1/inbox") ? "GET /v1/inbox (empty, wait=0)" : "POST /v1/inbox/{id}/ack (repeat)";
+      table.add(label + " (/s)", fmt0(x.perSecond()));
+      table.add("gateway cpu per " + name + " (ms)", fmt3(x.gatewayCpuMsPerRequest()));
+      table.add("ratio cpu " + name + " / healthz", fmt2(x.gatewayCpuMsPerRequest() / health.gatewayCpuMsPerRequest()), "<= 3");
+    }
+    StringBuilder failures = new StringBuilder();
+    f.values().forEach(x -> {
+      if (x.failed() > 0) {
+        failures.append(x.name()).append(' ').append(x.failures()).append("; ");
+      }
+    });
+    table.add("failed requests", failures.length() == 0 ? "0" : failures.toString(), "0");
+    table.add("load average after", InboxBench.loadAverage());
+    String rendered = table.render();
+    out.println();
+    out.print(rendered);
+    String header = "# wharf-bench small, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
+        + " cores, java " + System.getProperty("java.version") + ", " + settings + ", gateway env " + option("gateway-env", "-") + "\n";
+    Path results = outDir.resolve("small-results.txt");
     Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
     out.println();
     out.println("appended to " + results);
@@ -340,8 +418,8 @@ public final class WharfBench {
     Map<String, String> options = new LinkedHashMap<>();
     int first = 0;
     if (args.length > 0 && !args[0].startsWith("--")) {
-      if (!List.of("spine", "inbox", "all", "tus", "queue").contains(args[0])) {
-        throw new IllegalArgumentException("the benchmark is spine (the default), inbox, tus, queue or all; see bench/README.md (at: " + args[0] + ")");
+      if (!List.of("spine", "inbox", "all", "tus", "queue", "small").contains(args[0])) {
+        throw new IllegalArgumentException("the benchmark is spine (the default), inbox, tus, queue, small or all; see bench/README.md (at: " + args[0] + ")");
       }
       options.put("mode", args[0]);
       first = 1;

@@ -83,8 +83,13 @@ public final class WharfApp {
                 config.grants().maxOpenUploads(), metrics);
             DeliveryService deliveries = new DeliveryService(vertx, pool, blobs, config.deliveries(), config.uploads(), metrics);
             InboxAcks inboxAcks = (device, id) -> deliveries.ack(device, id).mapEmpty();
+            TokenStore tokens = new TokenStore(vertx, pool, config.auth().cacheTtl(), config.auth().cacheSize());
+            io.micrometer.core.instrument.FunctionCounter.builder("wharf_auth_token_lookups_total", tokens, TokenStore::cacheHits)
+                .description("Bearer-token authentications, by where the answer came from").tag("source", "cache").register(metrics.registry());
+            io.micrometer.core.instrument.FunctionCounter.builder("wharf_auth_token_lookups_total", tokens, TokenStore::reads)
+                .description("Bearer-token authentications, by where the answer came from").tag("source", "postgres").register(metrics.registry());
             return new Services(config, pool, redisClient, redis, blobs, queue,
-                new TokenStore(pool), new TenantStore(pool), files,
+                tokens, new TenantStore(pool), files,
                 new JobService(pool, queue, metrics),
                 new IdempotencyStore(pool), new GrantService(pool, files, config.grants(), metrics), inboxAcks,
                 metrics, new MqttMetrics(metrics), new UploadSlots(config.uploads().maxConcurrentUploads(), metrics.uploadsInFlight(),
@@ -120,9 +125,10 @@ public final class WharfApp {
         })
         .compose(id -> {
           track(id);
-          return vertx.deployVerticle(new NoticeRelay(cfg.redis(), services.redis(),
-              java.util.Set.of(DeliveryService.NOTICE_ADDRESS, IngestWorker.FILE_STATUS_ADDRESS, RedisIngestQueue.READY_ADDRESS),
-              services.metrics()));
+          return services.tokens().listen().compose(v -> vertx.deployVerticle(new NoticeRelay(cfg.redis(), services.redis(),
+              java.util.Set.of(DeliveryService.NOTICE_ADDRESS, IngestWorker.FILE_STATUS_ADDRESS, TokenStore.REVOKED_ADDRESS,
+              RedisIngestQueue.READY_ADDRESS),
+              services.metrics())));
         })
         .compose(id -> {
           track(id);

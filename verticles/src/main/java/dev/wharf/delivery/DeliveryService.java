@@ -172,13 +172,18 @@ public final class DeliveryService {
   /** Acks; a second ack is success and keeps the first timestamp. 409 {@code delivery_rejected} after a reject. */
   public Future<Delivery> ack(Principal device, UUID id) {
     device.requireDevice();
-    return DeliveryStore.ack(pool, device.tenantId(), device.deviceId(), id).compose(acked -> {
-      if (acked.isPresent()) {
-        Delivery d = acked.get();
+    return DeliveryStore.ackOrFind(pool, device.tenantId(), device.deviceId(), id).compose(found -> {
+      DeliveryStore.Settled settled = found.orElseThrow(() -> ClientException.notFound("delivery"));
+      Delivery d = settled.delivery();
+      if (settled.changed()) {
         count("acked", d.size());
         log.info("delivery acked [tenant={}, device={}, delivery={}, size={}]", d.tenantId(), d.deviceId(), d.id(), d.size());
         return Future.succeededFuture(d);
       }
+      if (d.state() == DeliveryState.ACKED) {
+        return Future.succeededFuture(d);
+      }
+      // Rejected, expired, or changed under this ack: the read after decides, as for a reject.
       return settled(device, id, DeliveryState.ACKED);
     });
   }

@@ -129,12 +129,29 @@ public final class DeliveryStore {
         .map(DeliveryStore::transition);
   }
 
-  /** {@code staged | fetched → acked}; empty when the delivery is not live for the device (then see {@link #getForDevice}). */
-  static Future<Optional<Delivery>> ack(SqlClient sql, String tenantId, String deviceId, UUID id) {
-    return sql.preparedQuery("UPDATE deliveries SET state = 'acked', acked_at = now() WHERE id = $1 AND tenant_id = $2 AND device_id = $3 AND "
-            + LIVE + " RETURNING " + COLUMNS)
+  /** What an ack found: the delivery as it now is when this ack changed it, else as it stood before. */
+  record Settled(boolean changed, Delivery delivery) {}
+
+  /**
+   * {@code staged | fetched → acked} and, when that changes nothing, the delivery as it stood, in one statement (one round trip for the
+   * common repeat ack): empty when the device has no such delivery. Both parts read the statement's snapshot, so an
+   * unchanged delivery shown {@code staged} or {@code fetched} was expired or changed by a concurrent request; the
+   * caller reads it again then.
+   */
+  static Future<Optional<Settled>> ackOrFind(SqlClient sql, String tenantId, String deviceId, UUID id) {
+    return sql.preparedQuery("WITH acked AS (UPDATE deliveries SET state = 'acked', acked_at = now() WHERE id = $1 AND tenant_id = $2 "
+            + "AND device_id = $3 AND " + LIVE + " RETURNING " + COLUMNS + ") "
+            + "SELECT true AS changed, " + COLUMNS + " FROM acked "
+            + "UNION ALL SELECT false AS changed, " + COLUMNS + " FROM deliveries WHERE id = $1 AND tenant_id = $2 AND device_id = $3 "
+            + "AND NOT EXISTS (SELECT 1 FROM acked)")
         .execute(Tuple.of(id, tenantId, deviceId))
-        .map(DeliveryStore::first);
+        .map(rows -> {
+          if (rows.rowCount() == 0) {
+            return Optional.empty();
+          }
+          Row row = rows.iterator().next();
+          return Optional.of(new Settled(row.getBoolean("changed"), map(row)));
+        });
   }
 
   /** {@code staged | fetched → rejected} with a reason; empty when not live for the device. */

@@ -24,6 +24,7 @@ import io.vertx.sqlclient.SqlConnection;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -136,10 +137,9 @@ public final class FileService {
         })
         .compose(stored -> verifyChecksum(cmd, stored)
             .compose(v -> commit(fileId, jobId, owner, cmd.priority(), stored.size(), stored.sha256(), claim == null ? null
-                : tx -> FileStore.get(tx, owner, fileId).compose(file -> IdempotencyStore.completeIn(tx, claim, 201, file.toJson()))))
-            .map(stored)
-            .recover(err -> forget(fileId, key).transform(ignored -> Future.<StoredBlob>failedFuture(err))))
-        .compose(stored -> enqueued(owner, fileId, jobId, cmd.priority()))
+                : (tx, file) -> IdempotencyStore.completeIn(tx, claim, 201, file.toJson())))
+            .recover(err -> forget(fileId, key).transform(ignored -> Future.<FileRecord>failedFuture(err))))
+        .map(file -> enqueued(file, jobId, cmd.priority()))
         .andThen(ar -> {
           if (ar.succeeded()) {
             FileRecord file = ar.result().file();
@@ -163,8 +163,8 @@ public final class FileService {
   public Future<Uploaded> commitUploaded(Principal owner, UUID fileId, Priority priority, long size, String sha256,
       Function<SqlConnection, Future<Void>> alsoInTx) {
     UUID jobId = UUID.randomUUID();
-    return commit(fileId, jobId, owner, priority, size, sha256, alsoInTx)
-        .compose(v -> enqueued(owner, fileId, jobId, priority))
+    return commit(fileId, jobId, owner, priority, size, sha256, alsoInTx == null ? null : (tx, file) -> alsoInTx.apply(tx))
+        .map(file -> enqueued(file, jobId, priority))
         .andThen(ar -> {
           if (ar.succeeded()) {
             metrics.upload("created", size);
@@ -172,10 +172,11 @@ public final class FileService {
         });
   }
 
-  private Future<Uploaded> enqueued(Principal owner, UUID fileId, UUID jobId, Priority priority) {
+  /** Schedules the committed file's job; the answer is the file as the commit left it (no second read). */
+  private Uploaded enqueued(FileRecord file, UUID jobId, Priority priority) {
     queue.enqueue(jobId.toString(), priority, System.currentTimeMillis())
         .onFailure(err -> log.warn("job not scheduled, the reconciler will [job={}, cause={}]", jobId, err.toString()));
-    return FileStore.get(pool, owner, fileId).map(file -> new Uploaded(file, jobId));
+    return new Uploaded(file, jobId);
   }
 
   private Future<Void> verifyChecksum(UploadCommand cmd, StoredBlob stored) {
@@ -186,13 +187,24 @@ public final class FileService {
         "the body's SHA-256 is " + stored.sha256() + ", not the declared " + cmd.expectedSha256().toLowerCase(Locale.ROOT)));
   }
 
-  private Future<Void> commit(UUID fileId, UUID jobId, Principal owner, Priority priority, long size, String sha256,
-      Function<SqlConnection, Future<Void>> alsoInTx) {
-    return pool.withTransaction(tx -> FileStore.markUploaded(tx, fileId, size, sha256)
-            .compose(marked -> marked
-                ? JobStore.insert(tx, jobId, fileId, owner, priority, ingest.maxAttempts())
-                : Future.failedFuture(ServerException.unavailable("postgres", new IllegalStateException("upload row vanished"))))
-            .compose(v -> alsoInTx == null ? Future.<Void>succeededFuture() : alsoInTx.apply(tx)))
+  private Future<FileRecord> commit(UUID fileId, UUID jobId, Principal owner, Priority priority, long size, String sha256,
+      BiFunction<SqlConnection, FileRecord, Future<Void>> alsoInTx) {
+    if (alsoInTx == null) {
+      // Nothing else to write: one statement, one round trip, is the whole transaction.
+      return FileStore.markUploadedWithJob(pool, fileId, size, sha256, jobId, priority.band(), ingest.maxAttempts())
+          .recover(err -> Future.failedFuture(ServerException.unavailable("postgres", err)))
+          .map(file -> {
+            if (file == null) {
+              throw ServerException.unavailable("postgres", new IllegalStateException("upload row vanished"));
+            }
+            return file;
+          });
+    }
+    return pool.withTransaction(tx -> FileStore.markUploaded(tx, fileId, size, sha256, jobId)
+            .compose(file -> file != null
+                ? JobStore.insert(tx, jobId, fileId, owner, priority, ingest.maxAttempts()).map(file)
+                : Future.<FileRecord>failedFuture(ServerException.unavailable("postgres", new IllegalStateException("upload row vanished"))))
+            .compose(file -> alsoInTx == null ? Future.succeededFuture(file) : alsoInTx.apply(tx, file).map(file)))
         .recover(err -> Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("postgres", err)));
   }
 

@@ -18,8 +18,9 @@ import java.util.UUID;
 /** SQL for the {@code files} aggregate. Every read is scoped by tenant and, for devices, by device. */
 public final class FileStore {
 
-  static final String COLUMNS = "f.id, f.tenant_id, f.device_id, f.filename, f.original_filename, f.content_type, f.size, "
-      + "f.sha256, f.object_key, f.status, f.status_detail, f.metadata, f.priority, f.created_at, f.updated_at, "
+  static final String COLUMNS_WITHOUT_JOB = "f.id, f.tenant_id, f.device_id, f.filename, f.original_filename, f.content_type, f.size, "
+      + "f.sha256, f.object_key, f.status, f.status_detail, f.metadata, f.priority, f.created_at, f.updated_at";
+  static final String COLUMNS = COLUMNS_WITHOUT_JOB + ", "
       + "(SELECT j.id FROM ingest_jobs j WHERE j.file_id = f.id ORDER BY j.created_at DESC LIMIT 1) AS job_id";
 
   private FileStore() {}
@@ -67,12 +68,33 @@ public final class FileStore {
         .mapEmpty();
   }
 
-  /** {@code uploading → uploaded} once the bytes are stored; false when the row is gone. */
-  public static Future<Boolean> markUploaded(SqlClient sql, UUID id, long size, String sha256) {
-    return sql.preparedQuery("UPDATE files SET status = 'uploaded', size = $2, sha256 = $3, multipart_upload_id = NULL, updated_at = now() "
-            + "WHERE id = $1 AND status = 'uploading'")
-        .execute(Tuple.of(id, size, sha256))
-        .map(rows -> rows.rowCount() == 1);
+  /**
+   * {@code uploading → uploaded} and the file's ingest job ({@code queued}, in {@code jobId}) in one statement, so
+   * one round trip commits an upload (a statement is its own transaction: both rows or neither). The job's columns
+   * are those of {@code JobStore.insert}, which inserts jobs everywhere else; keep the two in step. Answers the
+   * file as it now is, or null when the row is gone or no longer {@code uploading} (then no job is inserted).
+   */
+  public static Future<FileRecord> markUploadedWithJob(SqlClient sql, UUID id, long size, String sha256, UUID jobId, int priority,
+      int maxAttempts) {
+    return sql.preparedQuery("WITH f AS (UPDATE files f SET status = 'uploaded', size = $2, sha256 = $3, multipart_upload_id = NULL, "
+            + "updated_at = now() WHERE f.id = $1 AND f.status = 'uploading' RETURNING " + COLUMNS_WITHOUT_JOB + "), "
+            + "j AS (INSERT INTO ingest_jobs (id, file_id, tenant_id, device_id, priority, status, max_attempts) "
+            + "SELECT $4::uuid, f.id, f.tenant_id, f.device_id, $5::smallint, 'queued', $6::integer FROM f RETURNING id) "
+            + "SELECT f.*, (SELECT j.id FROM j) AS job_id FROM f")
+        .execute(Tuple.of(id, size, sha256, jobId, priority, maxAttempts))
+        .map(rows -> rows.rowCount() == 0 ? null : map(rows.iterator().next()));
+  }
+
+  /**
+   * {@code uploading → uploaded} once the bytes are stored, answering the file as it now is with {@code jobId} as its
+   * job (the caller inserts that job in the same transaction), so the commit need not read the row again; null when
+   * the row is gone or no longer {@code uploading}.
+   */
+  public static Future<FileRecord> markUploaded(SqlClient sql, UUID id, long size, String sha256, UUID jobId) {
+    return sql.preparedQuery("UPDATE files f SET status = 'uploaded', size = $2, sha256 = $3, multipart_upload_id = NULL, updated_at = now() "
+            + "WHERE f.id = $1 AND f.status = 'uploading' RETURNING " + COLUMNS_WITHOUT_JOB + ", $4::uuid AS job_id")
+        .execute(Tuple.of(id, size, sha256, jobId))
+        .map(rows -> rows.rowCount() == 0 ? null : map(rows.iterator().next()));
   }
 
   /** {@code uploaded → processing} when a worker starts on it (a re-run finds it processing already). */

@@ -25,6 +25,8 @@ public final class WharfMetrics {
   private final AtomicLong uploadsInFlight = new AtomicLong();
   private final AtomicReference<Double> oldestQueuedAge = new AtomicReference<>(0.0);
   private final Map<String, AtomicLong> dependencyUp = new ConcurrentHashMap<>();
+  private final Map<String, Map<String, Counter>> counters = new ConcurrentHashMap<>();
+  private final Counter uploadBytes = Counter.builder("wharf_upload_bytes_total").register(registry);
 
   public WharfMetrics() {
     new io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics().bindTo(registry);
@@ -71,9 +73,9 @@ public final class WharfMetrics {
 
   /** Counts an upload that ended with {@code outcome} (created, checksum_mismatch, payload_too_large, ...). */
   public void upload(String outcome, long bytes) {
-    Counter.builder("wharf_uploads_total").tag("outcome", outcome).register(registry).increment();
+    counter("wharf_uploads_total", "outcome", outcome).increment();
     if (bytes > 0) {
-      Counter.builder("wharf_upload_bytes_total").register(registry).increment(bytes);
+      uploadBytes.increment(bytes);
     }
   }
 
@@ -89,7 +91,23 @@ public final class WharfMetrics {
 
   /** Counts any other event worth a dashboard line (reconciled jobs, swept uploads...). */
   public void count(String name, String tagKey, String tagValue, double amount) {
-    Counter.builder(name).tag(tagKey, tagValue).register(registry).increment(amount);
+    counter(name, tagKey, tagValue).increment(amount);
+  }
+
+  /**
+   * The counter {@code name{tagKey=tagValue}}, registered on first use and then found without a builder, an id or
+   * a registry lookup: counting is on the request path. A name always comes with the same tag key.
+   */
+  private Counter counter(String name, String tagKey, String tagValue) {
+    Map<String, Counter> byValue = counters.get(name);
+    if (byValue == null) {
+      byValue = counters.computeIfAbsent(name, n -> new ConcurrentHashMap<>());
+    }
+    Counter counter = byValue.get(tagValue);
+    if (counter == null) {
+      counter = byValue.computeIfAbsent(tagValue, v -> Counter.builder(name).tag(tagKey, v).register(registry));
+    }
+    return counter;
   }
 
   public void queueDepth(long[] ready, long delayedCount, long leasedCount, long deadCount) {

@@ -3,6 +3,7 @@ package dev.wharf.gateway.config;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.wharf.config.DeliveryConfig;
+import dev.wharf.config.AuthConfig;
 import dev.wharf.config.GrantConfig;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.config.PostgresConfig;
@@ -36,7 +37,8 @@ public record WharfConfig(
     IngestConfig ingest,
     DeliveryConfig deliveries,
     GrantConfig grants,
-    MqttConfig mqtt) {
+    MqttConfig mqtt,
+    AuthConfig auth) {
 
   /** HTTP listener settings; {@code publicUrl} is how devices reach this gateway (for URLs it hands out). */
   public record HttpConfig(String host, int port, int instances, String publicUrl) {}
@@ -157,7 +159,10 @@ public record WharfConfig(
           s.integer("mqtt.max-open-uploads", 4),
           grantSecret == null ? derivedKey("wharf upload grants", admin) : grantSecret.getBytes(StandardCharsets.UTF_8),
           s.duration("mqtt.grant-retention", Duration.ofHours(24)));
-      return new WharfConfig(http, admin, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, MqttSettings.from(s));
+      AuthConfig auth = new AuthConfig(
+          s.duration("auth.cache-ttl", Duration.ofSeconds(5)),
+          s.integer("auth.cache-size", 10_000));
+      return new WharfConfig(http, admin, postgres, redis, s3, uploads, sessions, ingest, deliveries, grants, MqttSettings.from(s), auth);
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }

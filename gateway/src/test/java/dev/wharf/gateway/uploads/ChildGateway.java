@@ -14,10 +14,10 @@ import java.util.concurrent.TimeUnit;
  * A second Wharf in its own JVM ({@code wharf serve}) on the test stack's PostgreSQL, Redis and S3, so a
  * test can kill it for real ({@code kill -9}) and let the stack's own gateway take over.
  */
-final class ChildGateway implements AutoCloseable {
+public final class ChildGateway implements AutoCloseable {
 
   final Process process;
-  final int port;
+  public final int port;
   final Path log;
 
   private ChildGateway(Process process, int port, Path log) {
@@ -27,6 +27,11 @@ final class ChildGateway implements AutoCloseable {
   }
 
   static ChildGateway start(TestStack stack) throws Exception {
+    return start(stack, Map.of());
+  }
+
+  /** As {@link #start(TestStack)}, with settings of its own ({@code WHARF_*} variables) on top. */
+  public static ChildGateway start(TestStack stack, Map<String, String> extra) throws Exception {
     int port = TestStack.freePort();
     Path log = Files.createTempFile("wharf-child-", ".log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
@@ -36,7 +41,9 @@ final class ChildGateway implements AutoCloseable {
         .redirectErrorStream(true)
         .redirectOutput(log.toFile());
     Map<String, String> env = builder.environment();
-    env.putAll(TestStack.env(stack.servers, port, Map.of("WHARF_HTTP_INSTANCES", "1")));
+    Map<String, String> settings = new java.util.HashMap<>(Map.of("WHARF_HTTP_INSTANCES", "1"));
+    settings.putAll(extra);
+    env.putAll(TestStack.env(stack.servers, port, settings));
     ChildGateway child = new ChildGateway(builder.start(), port, log);
     child.awaitReady();
     return child;
@@ -66,6 +73,11 @@ final class ChildGateway implements AutoCloseable {
   void kill() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** The child's log so far, for a failure message. */
+  public String logText() throws java.io.IOException {
+    return Files.readString(log);
   }
 
   @Override

@@ -1,0 +1,258 @@
+package dev.wharf.bench;
+
+import dev.wharf.devstack.EmbeddedServers;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+/**
+ * The issue-11 benchmark: the gateway's cost per small request, side by side with its yardsticks on the same
+ * servers in one run. Closed loops of {@code connections} requests in flight (one per pooled connection, each
+ * sending the next as soon as the last answered) for a fixed time per workload:
+ *
+ * <ul>
+ *   <li>{@code presigned PUT}: a 23-byte JSON body PUT straight to s3proxy on a presigned URL (no gateway);
+ *   <li>{@code POST /v1/files}: the same body uploaded through the gateway by a device;
+ *   <li>{@code GET /healthz}, {@code GET /v1/inbox} (empty, {@code wait=0}) and {@code POST /v1/inbox/{id}/ack} (a
+ *       repeat ack of deliveries staged and acked beforehand, which answers 200 with the delivery).
+ * </ul>
+ *
+ * Rounds rotate the order of the workloads; each figure is the total over all rounds (requests / seconds, the
+ * gateway child's CPU from {@code /proc/PID/stat} / requests).
+ */
+final class SmallBench implements AutoCloseable {
+
+  static final Buffer BODY = Buffer.buffer("{\"temp\":21.5,\"ok\":true}", "UTF-8");
+
+  record Settings(int connections, int seconds, int warmupSeconds, int rounds, int presignedKeys, int ackDeliveries) {}
+
+  /** One workload's totals over the counted rounds. */
+  record Figure(String name, long ok, long failed, double seconds, double gatewayCpuSeconds, double benchCpuSeconds,
+      Map<String, Long> failures) {
+    double perSecond() {
+      return ok / seconds;
+    }
+
+    double gatewayCpuMsPerRequest() {
+      return gatewayCpuSeconds * 1000 / Math.max(1, ok + failed);
+    }
+
+    double benchCpuMsPerRequest() {
+      return benchCpuSeconds * 1000 / Math.max(1, ok + failed);
+    }
+  }
+
+  private final EmbeddedServers servers;
+  private final GatewayProcess gateway;
+  private final Settings settings;
+  private final PrintStream out;
+  private final Vertx vertx = Vertx.vertx();
+  private final HttpClientAgent toGateway;
+  private final HttpClientAgent toS3;
+
+  SmallBench(EmbeddedServers servers, GatewayProcess gateway, Settings settings, PrintStream out) {
+    this.servers = servers;
+    this.gateway = gateway;
+    this.settings = settings;
+    this.out = out;
+    URI base = gateway.base();
+    this.toGateway = client(base.getHost(), base.getPort());
+    URI s3 = URI.create(servers.s3Endpoint());
+    this.toS3 = client(s3.getHost(), s3.getPort());
+  }
+
+  private HttpClientAgent client(String host, int port) {
+    return vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setDefaultHost(host).setDefaultPort(port).setKeepAlive(true).setConnectTimeout(10_000))
+        .with(new PoolOptions().setHttp1MaxSize(settings.connections()))
+        .build();
+  }
+
+  /** Runs every workload and answers its figures by name, in a fixed order. */
+  Map<String, Figure> run() throws Exception {
+    gateway.createDevice();
+    String tenant = gateway.createTenant("small-" + UUID.randomUUID().toString().substring(0, 8));
+    String uploader = gateway.createDevice(tenant, "uploader");
+    String poller = gateway.createDevice(tenant, "poller");
+    String acker = gateway.createDevice(tenant, "acker");
+    String sender = gateway.issueSenderToken(tenant, "deliver");
+
+    List<String> presigned = presignedUrls(settings.presignedKeys());
+    List<String> ackUris = stageAndAck(sender, acker, settings.ackDeliveries());
+    out.printf(Locale.ROOT, "  %d presigned URLs, %d deliveries staged and acked once for the repeat acks%n", presigned.size(), ackUris.size());
+
+    Map<String, IntFunction<Future<Integer>>> workloads = new LinkedHashMap<>();
+    workloads.put("presigned PUT", i -> send(toS3, new RequestOptions().setMethod(HttpMethod.PUT)
+        .setAbsoluteURI(presigned.get(i % presigned.size())).putHeader("Content-Type", "application/json"), BODY));
+    workloads.put("POST /v1/files", i -> send(toGateway, new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/files")
+        .putHeader("Authorization", "Bearer " + uploader).putHeader("Content-Type", "application/json")
+        .putHeader("X-Wharf-Filename", "reading.json"), BODY));
+    workloads.put("GET /healthz", i -> send(toGateway, new RequestOptions().setMethod(HttpMethod.GET).setURI("/healthz"), null));
+    workloads.put("GET /v1/inbox", i -> send(toGateway, new RequestOptions().setMethod(HttpMethod.GET).setURI("/v1/inbox?wait=0")
+        .putHeader("Authorization", "Bearer " + poller), null));
+    workloads.put("POST /v1/inbox/{id}/ack", i -> send(toGateway, new RequestOptions().setMethod(HttpMethod.POST)
+        .setURI(ackUris.get(i % ackUris.size())).putHeader("Authorization", "Bearer " + acker), null));
+
+    out.printf(Locale.ROOT, "  warm-up: %d s of each (not counted)%n", settings.warmupSeconds());
+    for (var w : workloads.entrySet()) {
+      measure(w.getKey(), w.getValue(), settings.warmupSeconds());
+    }
+    Map<String, List<Figure>> rounds = new LinkedHashMap<>();
+    workloads.keySet().forEach(name -> rounds.put(name, new ArrayList<>()));
+    List<String> names = new ArrayList<>(workloads.keySet());
+    for (int round = 0; round < settings.rounds(); round++) {
+      out.printf(Locale.ROOT, "  round %d of %d (load average %s)%n", round + 1, settings.rounds(), InboxBench.loadAverage());
+      for (int k = 0; k < names.size(); k++) {
+        String name = names.get((k + round) % names.size());
+        Figure f = measure(name, workloads.get(name), settings.seconds());
+        rounds.get(name).add(f);
+        out.printf(Locale.ROOT, "    %-24s %8.0f /s  gateway %.3f ms cpu/request  bench %.3f ms cpu/request%s%n", name, f.perSecond(),
+            f.gatewayCpuMsPerRequest(), f.benchCpuMsPerRequest(), f.failed() == 0 ? "" : "  failed " + f.failed() + " " + f.failures());
+      }
+    }
+    Map<String, Figure> totals = new LinkedHashMap<>();
+    rounds.forEach((name, figures) -> {
+      Map<String, Long> failures = new LinkedHashMap<>();
+      figures.forEach(f -> f.failures().forEach((k, v) -> failures.merge(k, v, Long::sum)));
+      totals.put(name, new Figure(name, figures.stream().mapToLong(Figure::ok).sum(), figures.stream().mapToLong(Figure::failed).sum(),
+          figures.stream().mapToDouble(Figure::seconds).sum(), figures.stream().mapToDouble(Figure::gatewayCpuSeconds).sum(),
+          figures.stream().mapToDouble(Figure::benchCpuSeconds).sum(), failures));
+    });
+    return totals;
+  }
+
+  /** {@code connections} closed loops of {@code request} for {@code seconds}; counts answers, 2xx as ok. */
+  private Figure measure(String name, IntFunction<Future<Integer>> request, int seconds) throws Exception {
+    AtomicLong ok = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    AtomicLong sequence = new AtomicLong();
+    Map<String, Long> failures = new java.util.concurrent.ConcurrentHashMap<>();
+    double cpuBefore = gateway.cpuSeconds();
+    double benchBefore = benchCpuSeconds();
+    long start = System.nanoTime();
+    long end = start + TimeUnit.SECONDS.toNanos(seconds);
+    List<Future<Void>> loops = new ArrayList<>();
+    for (int c = 0; c < settings.connections(); c++) {
+      Promise<Void> done = Promise.promise();
+      loops.add(done.future());
+      vertx.runOnContext(v -> loop(request, sequence, end, ok, failed, failures, done));
+    }
+    Future.all(loops).toCompletionStage().toCompletableFuture().get(seconds + 60L, TimeUnit.SECONDS);
+    double elapsed = (System.nanoTime() - start) / 1e9;
+    return new Figure(name, ok.get(), failed.get(), elapsed, gateway.cpuSeconds() - cpuBefore, benchCpuSeconds() - benchBefore,
+        new LinkedHashMap<>(failures));
+  }
+
+  private void loop(IntFunction<Future<Integer>> request, AtomicLong sequence, long end, AtomicLong ok, AtomicLong failed,
+      Map<String, Long> failures, Promise<Void> done) {
+    if (System.nanoTime() >= end) {
+      done.complete();
+      return;
+    }
+    request.apply((int) (sequence.getAndIncrement() & Integer.MAX_VALUE)).onComplete(ar -> {
+      if (ar.succeeded() && ar.result() / 100 == 2) {
+        ok.incrementAndGet();
+      } else {
+        failed.incrementAndGet();
+        failures.merge(ar.succeeded() ? Integer.toString(ar.result()) : ar.cause().getClass().getSimpleName(), 1L, Long::sum);
+      }
+      loop(request, sequence, end, ok, failed, failures, done);
+    });
+  }
+
+  private static Future<Integer> send(HttpClientAgent client, RequestOptions options, Buffer body) {
+    options.setIdleTimeout(30_000);
+    return client.request(options)
+        .compose(req -> body == null ? req.send() : req.send(body))
+        .compose(resp -> resp.body().map(b -> resp.statusCode()));
+  }
+
+  /** Presigned PUT URLs for distinct keys, valid for an hour (cycled when a run needs more). */
+  private List<String> presignedUrls(int count) {
+    List<String> urls = new ArrayList<>(count);
+    try (S3Presigner presigner = S3Presigner.builder()
+        .region(Region.US_EAST_1)
+        .endpointOverride(URI.create(servers.s3Endpoint()))
+        .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build())
+        .credentialsProvider(StaticCredentialsProvider.create(
+            AwsBasicCredentials.create(EmbeddedServers.S3_ACCESS_KEY, EmbeddedServers.S3_SECRET_KEY)))
+        .build()) {
+      String prefix = "small-bench/" + UUID.randomUUID() + "/";
+      for (int i = 0; i < count; i++) {
+        String key = prefix + i + ".json";
+        urls.add(presigner.presignPutObject(p -> p.signatureDuration(Duration.ofHours(1))
+            .putObjectRequest(r -> r.bucket(EmbeddedServers.S3_BUCKET).key(key))).url().toString());
+      }
+    }
+    return urls;
+  }
+
+  /** Stages {@code count} tiny deliveries to the device and acks each once; answers the ack URIs. */
+  private List<String> stageAndAck(String sender, String deviceToken, int count) throws Exception {
+    List<String> uris = new ArrayList<>();
+    String boundary = "wharf-small-bench";
+    for (int i = 0; i < count; i++) {
+      String body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d" + i + ".json\"\r\n"
+          + "Content-Type: application/json\r\n\r\n" + BODY.toString(StandardCharsets.UTF_8) + "\r\n--" + boundary + "--\r\n";
+      JsonObject staged = expect(201, toGateway.request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/v1/devices/acker/deliveries")
+          .putHeader("Authorization", "Bearer " + sender).putHeader("Content-Type", "multipart/form-data; boundary=" + boundary))
+          .compose(req -> req.send(body)));
+      String uri = "/v1/inbox/" + staged.getJsonArray("items").getJsonObject(0).getString("id") + "/ack";
+      expect(200, toGateway.request(new RequestOptions().setMethod(HttpMethod.POST).setURI(uri)
+          .putHeader("Authorization", "Bearer " + deviceToken)).compose(req -> req.send()));
+      uris.add(uri);
+    }
+    return uris;
+  }
+
+  private static JsonObject expect(int status, Future<io.vertx.core.http.HttpClientResponse> response) throws Exception {
+    return response.compose(resp -> resp.body().map(b -> {
+      if (resp.statusCode() != status) {
+        throw new IllegalStateException("expected " + status + ", got " + resp.statusCode() + ": " + b);
+      }
+      return b.toJsonObject();
+    })).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  private static double benchCpuSeconds() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+      return os.getProcessCpuTime() / 1e9;
+    }
+    return Double.NaN;
+  }
+
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // best effort at the end of a run
+    }
+  }
+}
