@@ -131,6 +131,16 @@ public final class FileStore {
   }
 
   /** The file by id with no caller scoping; for workers. */
+  /**
+   * The file of ingest job {@code jobId}, found through the job row: the worker reads it beside the statement
+   * that starts the attempt (on another connection) instead of after it.
+   */
+  public static Future<FileRecord> getForJob(SqlClient sql, UUID jobId) {
+    return sql.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = (SELECT file_id FROM ingest_jobs WHERE id = $1)")
+        .execute(Tuple.of(jobId))
+        .map(rows -> single(rows, "file"));
+  }
+
   public static Future<FileRecord> getForWorker(SqlClient sql, UUID id) {
     return sql.preparedQuery("SELECT " + COLUMNS + " FROM files f WHERE f.id = $1")
         .execute(Tuple.of(id))
