@@ -32,30 +32,35 @@ final class HeadDeadlines implements Handler<RoutingContext> {
   /** The server's connection handler: arms the first deadline. */
   Handler<HttpConnection> connections() {
     return conn -> {
-      Deadline d = new Deadline(conn);
-      open.put(conn, d);
-      conn.closeHandler(v -> {
-        open.remove(conn);
-        d.cancel();
-      });
-      d.arm(headTimeoutMs);
+      Deadline d = watch(conn);
+      if (d.inFlight == 0 && d.timer < 0) {
+        d.arm(headTimeoutMs);
+      }
     };
   }
 
   /** The router's first handler: a complete head holds the deadline off until its response ends. */
   @Override
   public void handle(RoutingContext ctx) {
-    Deadline d = open.get(ctx.request().connection());
-    if (d != null) {
-      d.started();
-      ctx.addEndHandler(ar -> d.ended());
-    }
+    // A connection may be seen here first (an h2c upgrade's first stream): watch it without arming.
+    Deadline d = watch(ctx.request().connection());
+    d.started();
+    ctx.addEndHandler(ar -> d.ended());
     ctx.next();
   }
 
-  /** Connections being watched (for tests and metrics). */
-  int watched() {
-    return open.size();
+  private Deadline watch(HttpConnection conn) {
+    Deadline d = open.get(conn);
+    if (d == null) {
+      Deadline fresh = new Deadline(conn);
+      open.put(conn, fresh);
+      conn.closeHandler(v -> {
+        open.remove(conn);
+        fresh.cancel();
+      });
+      d = fresh;
+    }
+    return d;
   }
 
   private final class Deadline {
