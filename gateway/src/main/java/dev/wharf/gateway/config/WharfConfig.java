@@ -40,8 +40,14 @@ public record WharfConfig(
     MqttConfig mqtt,
     AuthConfig auth) {
 
-  /** HTTP listener settings; {@code publicUrl} is how devices reach this gateway (for URLs it hands out). */
-  public record HttpConfig(String host, int port, int instances, String publicUrl) {}
+  /**
+   * HTTP listener settings; {@code publicUrl} is how devices reach this gateway (for URLs it hands out).
+   * {@code headerTimeout} bounds how long a new connection may take to send a complete request head (a client
+   * dripping bytes is closed); {@code idleTimeout} closes a silent connection and bounds the wait for the next
+   * head on a kept-alive one; the two sizes bound a request head (431 / 414 beyond).
+   */
+  public record HttpConfig(String host, int port, int instances, String publicUrl, Duration headerTimeout,
+      Duration idleTimeout, int maxHeaderSize, int maxInitialLineLength) {}
 
   /** Loads from {@code file} (may be null) and {@code env}. */
   @SuppressWarnings("unchecked")
@@ -79,7 +85,19 @@ public record WharfConfig(
           s.string("http.host", "0.0.0.0"),
           port,
           s.integer("http.instances", Math.max(1, Runtime.getRuntime().availableProcessors())),
-          s.string("http.public-url", "http://localhost:" + port));
+          s.string("http.public-url", "http://localhost:" + port),
+          s.duration("http.header-timeout", Duration.ofSeconds(10)),
+          s.duration("http.idle-timeout", Duration.ofSeconds(120)),
+          Math.toIntExact(s.bytes("http.max-header-size", 16L << 10)),
+          Math.toIntExact(s.bytes("http.max-initial-line-length", 8L << 10)));
+      if (http.headerTimeout().toMillis() < 1 || http.idleTimeout().toSeconds() < 1) {
+        throw new ConfigException(http.headerTimeout().toMillis() < 1 ? "http.header-timeout" : "http.idle-timeout",
+            "must be positive (header-timeout ≥ 1ms, idle-timeout ≥ 1s)");
+      }
+      if (http.maxHeaderSize() < 1024 || http.maxInitialLineLength() < 256) {
+        throw new ConfigException(http.maxHeaderSize() < 1024 ? "http.max-header-size" : "http.max-initial-line-length",
+            "is too small to carry a request (max-header-size ≥ 1KiB, max-initial-line-length ≥ 256B)");
+      }
       String admin = s.required("admin.token");
       if (admin.length() < 16) {
         throw new ConfigException("admin.token", "must be at least 16 characters");

@@ -25,8 +25,12 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    var http = services.config().http();
+    HeadDeadlines deadlines = new HeadDeadlines(vertx, http.headerTimeout().toMillis(), http.idleTimeout().toMillis());
     router = Router.router(vertx);
+    router.route().handler(deadlines);
     router.route().handler(new RequestIds());
+    router.route().handler(new RequestChecks());
     router.route("/v1/*").handler(Bodies.pauseOnArrival());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
     new GrantRoutes(services.grants(), services.uploadSlots()).mount(router);
@@ -47,15 +51,15 @@ public final class ApiVerticle extends VerticleBase {
     new InboxRoutes(services.deliveries(), services.blobs(), waiters).mount(router);
     router.route().last().handler(ctx -> ctx.fail(ClientException.notFound("route")));
     router.route().failureHandler(new Problems());
-    var http = services.config().http();
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(http.host())
         .setPort(http.port())
-        .setIdleTimeout(120)
-        .setIdleTimeoutUnit(TimeUnit.SECONDS)
-        .setMaxHeaderSize(16 * 1024)
+        .setIdleTimeout(Math.toIntExact(http.idleTimeout().toMillis()))
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        .setMaxHeaderSize(http.maxHeaderSize())
+        .setMaxInitialLineLength(http.maxInitialLineLength())
         .setHandle100ContinueAutomatically(true));
-    return waiters.start().compose(v -> server.requestHandler(router).listen());
+    return waiters.start().compose(v -> server.connectionHandler(deadlines.connections()).requestHandler(router).listen());
   }
 
   @Override

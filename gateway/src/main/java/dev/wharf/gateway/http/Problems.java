@@ -88,6 +88,21 @@ public final class Problems implements Handler<RoutingContext> {
         && failure.getMessage().contains("Invalid JSON")) {
       return ClientException.badRequest("malformed_json", "the body is not valid JSON");
     }
+    if (failure instanceof io.netty.handler.codec.http.multipart.HttpPostRequestDecoder.TooLongFormFieldException
+        || failure instanceof io.netty.handler.codec.http.multipart.HttpPostRequestDecoder.TooManyFormFieldsException) {
+      return ClientException.tooLarge("a form field or the number of fields exceeds the limit");
+    }
+    if (failure instanceof io.netty.handler.codec.http.multipart.HttpPostRequestDecoder.ErrorDataDecoderException) {
+      return ClientException.badRequest("malformed_multipart", "the form or multipart body cannot be decoded");
+    }
+    if (failure != null && fromRequestDecoder(failure)) {
+      return ClientException.badRequest("malformed_body", "the request body is not valid HTTP framing (e.g. a bad chunk size)");
+    }
+    if (failure != null && !(failure instanceof WharfException) && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      // The HTTP stack refused the request with its own status (a missing Host, an empty path): keep it.
+      return new ClientException(ctx.statusCode(), codeFor(ctx.statusCode()), failure.getMessage() != null ? failure.getMessage()
+          : title(ctx.statusCode()));
+    }
     if (failure == null) {
       int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
       return status < 500
@@ -95,6 +110,16 @@ public final class Problems implements Handler<RoutingContext> {
           : new ServerException(status, "internal_error", "internal error", null, 0);
     }
     return Outages.classify(failure).orElseGet(() -> new ServerException(500, "internal_error", "internal error", null, 0));
+  }
+
+  /** Netty's HTTP decoder failed on the request's own bytes (a chunk size that is not hex, say). */
+  private static boolean fromRequestDecoder(Throwable failure) {
+    for (StackTraceElement frame : failure.getStackTrace()) {
+      if (frame.getClassName().equals("io.netty.handler.codec.http.HttpObjectDecoder")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static String codeFor(int status) {

@@ -71,7 +71,9 @@ public final class MqttEndpointVerticle extends VerticleBase {
         .setHost(config.host())
         .setPort(config.port())
         .setMaxMessageSize(config.decoderLimit())
-        .setMaxClientIdLength(128)
+        // Netty's decoder leaves a connection whose client id is over its limit open without a CONNACK (Vert.x only
+        // logs the decoder failure) until the connect timeout; let any id through and refuse the long ones in connect().
+        .setMaxClientIdLength(65_535)
         .setTimeoutOnConnect(10);
     if (config.tls().enabled()) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions().setCertPath(config.tls().certPath()).setKeyPath(config.tls().keyPath()));
@@ -110,6 +112,14 @@ public final class MqttEndpointVerticle extends VerticleBase {
   }
 
   private void connect(MqttEndpoint endpoint) {
+    if (endpoint.clientIdentifier() != null && endpoint.clientIdentifier().length() > MAX_CLIENT_ID_LENGTH) {
+      metrics.error("identifier_rejected");
+      log.info("mqtt connection refused [client={}…, remote={}, reason=client id longer than {}]",
+          endpoint.clientIdentifier().substring(0, 32), endpoint.remoteAddress(), MAX_CLIENT_ID_LENGTH);
+      endpoint.reject(endpoint.protocolVersion() >= 5 ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+          : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+      return;
+    }
     MqttAuth auth = endpoint.auth();
     String username = auth == null ? null : auth.getUsername();
     String password = auth == null ? null : auth.getPassword();
@@ -162,6 +172,9 @@ public final class MqttEndpointVerticle extends VerticleBase {
     log.info("device connected [tenant={}, device={}, client={}, protocol={}, keep_alive={}, clean_session={}]", device.tenantId(),
         device.deviceId(), endpoint.clientIdentifier(), endpoint.protocolVersion(), endpoint.keepAliveTimeSeconds(), endpoint.isCleanSession());
   }
+
+  /** Longest client id accepted; a longer one is refused with CONNACK "identifier rejected" (MQTT 3.1.1 §3.1.3). */
+  static final int MAX_CLIENT_ID_LENGTH = 128;
 
   private void refuse(MqttEndpoint endpoint, String why, boolean serverFault) {
     metrics.error(serverFault ? "server_unavailable" : "not_authorized");
