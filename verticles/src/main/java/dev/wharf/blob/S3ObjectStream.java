@@ -15,7 +15,7 @@ import java.util.concurrent.TimeoutException;
  * {@code storage_unavailable}. Time spent paused by the reader does not count, so a slow client is not cut.
  *
  * <p>The response is paused when this stream is made and flows once a handler is set (unless paused), as a
- * {@link ReadStream} does. Setting the handler to {@code null} before the end, as a failed {@code pipeTo}
+ * {@link ReadStream} does. Time spent paused before any handler was set counts as idle. Setting the handler to {@code null} before the end, as a failed {@code pipeTo}
  * does, resets the exchange and so releases the connection. Everything runs on the caller's context.
  */
 final class S3ObjectStream implements ReadStream<Buffer> {
@@ -104,9 +104,13 @@ final class S3ObjectStream implements ReadStream<Buffer> {
     return this;
   }
 
-  /** The reader wants bytes (not paused) and none came for the idle time: storage stalled mid-body. */
+  /**
+   * The reader wants bytes (not paused) and none came for the idle time: storage stalled mid-body. A
+   * stream nobody reads (no handler, e.g. opened after its caller gave up and paused it) is also ended
+   * after that time, so it cannot hold a pooled connection for good.
+   */
   private void checkIdle() {
-    if (terminated || paused) {
+    if (terminated || (paused && handler != null)) {
       return;
     }
     if (System.nanoTime() - lastProgress >= idleNanos) {
