@@ -59,7 +59,7 @@ final class FaultScenario {
       load.finish(Duration.ofMinutes(3));
     }
     long lost = load.verify(Duration.ofMinutes(3));
-    String faults = faultName + (cycles > 1 ? " x " + cycles : "") + " (" + faultMillis / 1000 + " s in all) -> "
+    String faults = faultName + (cycles > 1 ? " x " + cycles : "") + " (" + String.format(java.util.Locale.ROOT, "%.1f", faultMillis / 1000.0) + " s in all) -> "
         + load.honest.get() + " x 503 + Retry-After";
     load.report(scenario, faults, lost);
     // What a cut upload left behind is the sweeper's (every 500 ms here, 3 s stale window).
