@@ -102,9 +102,14 @@ public final class EmbeddedServers implements AutoCloseable {
   }
 
   private void startRedis() throws IOException {
+    redisPort = freePort();
+    startRedisOnItsPort();
+    log.info("embedded redis started [port={}, data={}]", redisPort, dataDir.resolve("redis"));
+  }
+
+  private void startRedisOnItsPort() throws IOException {
     Path redisData = dataDir.resolve("redis");
     Files.createDirectories(redisData);
-    redisPort = freePort();
     redis = RedisServer.newRedisServer()
         .bind("127.0.0.1")
         .port(redisPort)
@@ -114,7 +119,6 @@ public final class EmbeddedServers implements AutoCloseable {
         .setting("pidfile " + OrphanGuard.redisPidFile(dataDir))
         .build();
     redis.start();
-    log.info("embedded redis started [port={}, data={}]", redisPort, redisData);
   }
 
   private void startS3() throws Exception {
@@ -193,6 +197,16 @@ public final class EmbeddedServers implements AutoCloseable {
   /** Starts PostgreSQL again on the port and data folder it had. */
   public void startPostgresAgain() throws IOException {
     postgres = postgresOn(postgresPortKept);
+  }
+
+  /** Stops Redis, leaving its data (the append-only file) in place. */
+  public void stopRedis() throws IOException {
+    redis.stop();
+  }
+
+  /** Starts Redis again on the port and data folder it had; it reloads what its append-only file holds. */
+  public void startRedisAgain() throws IOException {
+    startRedisOnItsPort();
   }
 
   /** Stops the S3 server, leaving its data in place. */

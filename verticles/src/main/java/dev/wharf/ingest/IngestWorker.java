@@ -3,6 +3,7 @@ package dev.wharf.ingest;
 import dev.wharf.blob.BlobStore;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.error.ClientException;
+import dev.wharf.error.Outages;
 import dev.wharf.files.FileRecord;
 import dev.wharf.files.FileStatus;
 import dev.wharf.files.FileStore;
@@ -180,7 +181,15 @@ public final class IngestWorker extends VerticleBase {
           });
     });
     process(run)
-        .onFailure(err -> log.error("ingest attempt crashed [job={}]", lease.jobId(), err))
+        .onFailure(err -> {
+          if (Outages.isOutage(err)) {
+            // PostgreSQL or Redis went away mid-attempt (not even the retry could be recorded): the lease runs out
+            // and the job is claimed again once they are back. An outage, not a crash: no stack trace.
+            log.warn("ingest attempt cut by an outage, the job runs again after its lease [job={}, cause={}]", lease.jobId(), err.toString());
+          } else {
+            log.error("ingest attempt crashed [job={}]", lease.jobId(), err);
+          }
+        })
         .onComplete(ar -> {
           vertx.cancelTimer(run.heartbeat);
           running.remove(lease.jobId());

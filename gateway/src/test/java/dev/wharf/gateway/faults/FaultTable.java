@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * The fault suite's summary (issue 10): every fault scenario records one row, and the rows are printed as one table
  * at the end of the run ({@link #main}). Rows go to {@code target/fault-report.tsv} of the module under test, so a
- * run of several test JVMs still ends in one table; the file is removed by {@code mvn clean} only.
+ * run of several test JVMs still ends in one table; the gateway build deletes the file before its tests
+ * (process-test-classes), so the table holds one run's scenarios.
  *
  * <p>Columns: scenario, load, faults injected, acknowledged (requests the gateway answered as done: 201, PUBACK,
  * ack), lost (acknowledged but not found afterwards), unexpected (answers that are neither success nor an honest

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.gateway.TestStack;
 import dev.wharf.gateway.WharfApp;
+import dev.wharf.gateway.faults.FaultTable;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -97,6 +98,16 @@ class MqttPostgresOutageTest {
         assertThat(device.acknowledged.poll(WAIT.toSeconds(), TimeUnit.SECONDS)).as("PUBACK after the grant").isEqualTo(messageId);
       }
     }
+    long grants = grantsFor(d, "o-1.json");
+    assertThat(grants).as("the redelivered request is answered once: one grant").isEqualTo(1);
+    FaultTable.record("MQTT endpoint, PostgreSQL down", "1 upload/request at QoS 1 (Paho)",
+        "PostgreSQL stopped: error reply postgres_unavailable, no PUBACK; restarted: redelivered, granted", 1, 0, 0);
+  }
+
+  /** Grants the request for {@code filename} made in the device's tenant (a request answered twice would make two). */
+  private static long grantsFor(Brokers.Device d, String filename) throws Exception {
+    return await(stack.app.services().pool().preparedQuery("SELECT count(*) AS n FROM upload_grants WHERE tenant_id = $1 AND filename = $2")
+        .execute(io.vertx.sqlclient.Tuple.of(d.tenant(), filename)).map(rows -> rows.iterator().next().getLong("n")));
   }
 
   @Test
@@ -120,6 +131,10 @@ class MqttPostgresOutageTest {
       assertThat(answer.getString("req")).isEqualTo("bo-1");
       assertThat(answer.getString("file_id")).isNotBlank();
     }
+    long grants = grantsFor(d, "bo-1.json");
+    assertThat(grants).as("the redelivered request is answered once: one grant").isEqualTo(1);
+    FaultTable.record("MQTT broker mode, PostgreSQL down", "1 upload/request at QoS 1 via Moquette",
+        "PostgreSQL stopped: error reply postgres_unavailable, no ack; restarted: redelivered, granted", 1, 0, 0);
   }
 
   /**
