@@ -38,4 +38,13 @@ class S3CredentialsConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("s3.secret-key");
   }
+
+  @Test
+  void theDataConnectionPoolIsSizedByConfigAndANonPositiveSizeStopsTheStart() {
+    assertThat(WharfConfig.load(null, env()).s3().maxConnections()).isEqualTo(64);
+    assertThat(WharfConfig.load(null, env("WHARF_S3_MAX_CONNECTIONS", "8")).s3().maxConnections()).isEqualTo(8);
+    assertThatThrownBy(() -> WharfConfig.load(null, env("WHARF_S3_MAX_CONNECTIONS", "0")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("s3.max-connections");
+  }
 }
