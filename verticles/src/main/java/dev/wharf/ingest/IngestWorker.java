@@ -168,8 +168,9 @@ public final class IngestWorker extends VerticleBase {
     run.heartbeat = vertx.setPeriodic(Math.max(50, config.leaseTime().toMillis() / 3), id -> {
       if (run.stalled()) {
         // No byte for stallTimeout: stop holding the job; the attempt fails and is retried with backoff.
-        run.reading.tryFail(new java.util.concurrent.TimeoutException("no progress reading the object for "
-            + config.stallTimeout().toSeconds() + " s (storage stalled)"));
+        run.stallFailure = new java.util.concurrent.TimeoutException("no progress reading the object for "
+            + config.stallTimeout().toSeconds() + " s (storage stalled)");
+        run.reading.tryFail(run.stallFailure);
         return;
       }
       leaseCalls.extend(lease)
@@ -280,18 +281,23 @@ public final class IngestWorker extends VerticleBase {
       metrics.jobOutcome("fenced", run.elapsed());
       return Future.succeededFuture();
     }
-    if (job.attempts() >= job.maxAttempts()) {
+    // An attempt cut by an outage (storage or database unavailable, or a read that stalled) judged nothing about
+    // the file: it does not use up the job's attempts, or a storage outage of a few backoffs would turn every file
+    // being verified into "failed". It still backs off as attempts do, and the job waits for the dependency.
+    boolean outage = Outages.isOutage(err) || run.stallFailure != null
+        || err instanceof dev.wharf.error.WharfException w && Outages.isRetryable(w);
+    if (!outage && job.attempts() >= job.maxAttempts()) {
       return end(run, job, file, JobStatus.DEAD, "gave up after " + job.attempts() + " attempts: " + error, null);
     }
     Duration delay = config.backoff(job.attempts(), ThreadLocalRandom.current().nextDouble());
-    return JobStore.requeue(pool, job.id(), run.attempt, error, delay).compose(requeued -> {
+    return JobStore.requeue(pool, job.id(), run.attempt, error, delay, outage).compose(requeued -> {
       if (!requeued) {
         metrics.jobOutcome("fenced", run.elapsed());
         return Future.succeededFuture();
       }
       metrics.jobOutcome("retried", run.elapsed());
-      log.warn("ingest attempt failed, retrying [job={}, file={}, attempt={}, delay_ms={}, cause={}]",
-          job.id(), file.id(), run.attempt, delay.toMillis(), error);
+      log.warn("ingest attempt failed, retrying [job={}, file={}, attempt={}, delay_ms={}, outage={}, cause={}]",
+          job.id(), file.id(), run.attempt, delay.toMillis(), outage, error);
       return queue.retryLater(run.lease, delay).mapEmpty();
     });
   }
@@ -333,7 +339,7 @@ public final class IngestWorker extends VerticleBase {
     for (Run run : running.values()) {
       run.lost = true;
       UUID jobId = UUID.fromString(run.lease.jobId());
-      released.add(JobStore.requeue(pool, jobId, run.attempt, "worker stopped", Duration.ZERO)
+      released.add(JobStore.requeue(pool, jobId, run.attempt, "worker stopped", Duration.ZERO, true)
           .compose(v -> queue.retryLater(run.lease, Duration.ZERO)));
       log.info("ingest job released at shutdown [job={}, attempt={}]", jobId, run.attempt);
     }
@@ -349,6 +355,8 @@ public final class IngestWorker extends VerticleBase {
     final long startedNanos;
     /** The read of the object; the heartbeat fails it when the read stalls. */
     final Promise<Void> reading = Promise.promise();
+    /** Set when the heartbeat failed the read for want of progress: storage stalled, an outage. */
+    Throwable stallFailure;
     long heartbeat;
     int attempt;
     boolean lost;

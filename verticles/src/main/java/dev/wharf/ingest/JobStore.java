@@ -157,11 +157,16 @@ public final class JobStore {
         .map(rows -> rows.iterator().next().getLong("won") == 1);
   }
 
-  /** Puts attempt {@code attempt} back to {@code queued} to run again after {@code delay}; false when fenced out. */
-  public static Future<Boolean> requeue(SqlClient sql, UUID id, int attempt, String error, Duration delay) {
+  /**
+   * Puts attempt {@code attempt} back to {@code queued} to run again after {@code delay}; false when fenced out. With
+   * {@code spared} the attempt does not count against the job's budget ({@code max_attempts} grows by one with it):
+   * it was cut by an outage or a stopping worker and judged nothing.
+   */
+  public static Future<Boolean> requeue(SqlClient sql, UUID id, int attempt, String error, Duration delay, boolean spared) {
     return sql.preparedQuery("UPDATE ingest_jobs SET status = 'queued', last_error = $3, next_run_at = now() + make_interval(secs => $4), "
+            + "max_attempts = max_attempts + CASE WHEN $5 THEN 1 ELSE 0 END, "
             + "updated_at = now() WHERE id = $1 AND attempts = $2 AND status = 'active'")
-        .execute(Tuple.of(id, attempt, error, delay.toMillis() / 1000.0))
+        .execute(Tuple.of(id, attempt, error, delay.toMillis() / 1000.0, spared))
         .map(rows -> rows.rowCount() == 1);
   }
 
