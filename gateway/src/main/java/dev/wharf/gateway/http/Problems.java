@@ -71,7 +71,7 @@ public final class Problems implements Handler<RoutingContext> {
         .end(body.toBuffer())
         .onComplete(ar -> {
           if (unread) {
-            ctx.request().connection().close();
+            LingeringClose.after(ctx);
           }
         });
   }

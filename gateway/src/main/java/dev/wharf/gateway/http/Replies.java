@@ -46,10 +46,15 @@ final class Replies {
     if (location != null && answer.statusCode() == 201) {
       response.putHeader("Location", location);
     }
-    if (!ctx.request().isEnded()) {
+    boolean unread = !ctx.request().isEnded();
+    if (unread) {
       response.putHeader("Connection", "close");
     }
-    response.end(answer.body().toBuffer());
+    response.end(answer.body().toBuffer()).onComplete(ar -> {
+      if (unread) {
+        LingeringClose.after(ctx);
+      }
+    });
   }
 
   static <T> JsonObject page(List<T> items, String nextCursor, Function<T, JsonObject> toJson) {
