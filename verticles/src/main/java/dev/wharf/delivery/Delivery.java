@@ -28,6 +28,16 @@ public record Delivery(
     OffsetDateTime expiredAt,
     OffsetDateTime expiresAt) {
 
+  /**
+   * The 201 answer to a staging request: {@code {"items": [sender views], "next_cursor": null}}, built here so
+   * the answer recorded for an {@code Idempotency-Key} in the staging's transaction is the one the route sends.
+   */
+  public static JsonObject stagedAnswer(java.util.List<Delivery> staged) {
+    io.vertx.core.json.JsonArray items = new io.vertx.core.json.JsonArray();
+    staged.forEach(d -> items.add(d.toSenderJson()));
+    return new JsonObject().put("items", items).put("next_cursor", null);
+  }
+
   /** What the sender sees: where the delivery stands, with every timestamp. The object key stays internal. */
   public JsonObject toSenderJson() {
     JsonObject json = common()

@@ -11,12 +11,14 @@ import dev.wharf.delivery.DeliveryStore.NewDelivery;
 import dev.wharf.delivery.DeliveryStore.SourceFile;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.WharfException;
+import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.metrics.WharfMetrics;
 import io.micrometer.core.instrument.Gauge;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlConnection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -73,9 +75,18 @@ public final class DeliveryService {
    * device is not the sender's tenant's. Add the files to the answer, then commit or abort it.
    */
   public Future<Staging> beginStaging(Principal sender, String deviceId, String requestId) {
+    return beginStaging(sender, deviceId, requestId, null);
+  }
+
+  /**
+   * As {@link #beginStaging(Principal, String, String)}, under an {@code Idempotency-Key}: the commit records
+   * the 201 answer ({@link Delivery#stagedAnswer}) for {@code claim} in the transaction that inserts the
+   * deliveries, so no crash can leave a committed staging whose key a retry would stage again.
+   */
+  public Future<Staging> beginStaging(Principal sender, String deviceId, String requestId, IdempotencyStore.Claim claim) {
     sender.requireScope(Principal.SCOPE_DELIVER);
     return requireDevice(sender, deviceId)
-        .map(v -> new Staging(this, sender, deviceId, requestId));
+        .map(v -> new Staging(this, sender, deviceId, requestId, claim));
   }
 
   /**
@@ -84,6 +95,15 @@ public final class DeliveryService {
    * delivery points at its file's object.
    */
   public Future<List<Delivery>> stageFiles(Principal sender, String deviceId, List<UUID> fileIds, Long ttlSeconds, String requestId) {
+    return stageFiles(sender, deviceId, fileIds, ttlSeconds, requestId, null);
+  }
+
+  /**
+   * As {@link #stageFiles(Principal, String, List, Long, String)}, under an {@code Idempotency-Key}: the 201
+   * answer is recorded for {@code claim} in the staging's transaction.
+   */
+  public Future<List<Delivery>> stageFiles(Principal sender, String deviceId, List<UUID> fileIds, Long ttlSeconds, String requestId,
+      IdempotencyStore.Claim claim) {
     sender.requireScope(Principal.SCOPE_DELIVER);
     if (fileIds.isEmpty()) {
       throw ClientException.badRequest("missing_file", "file_ids must name at least one file");
@@ -121,22 +141,28 @@ public final class DeliveryService {
                 staged.add(new NewDelivery(UUID.randomUUID(), sender.tenantId(), deviceId, sender.name(), id, file.objectKey(),
                     file.filename(), file.contentType(), file.size(), file.sha256(), ttl));
               }
-              return DeliveryStore.insert(tx, staged);
+              return insert(tx, staged, claim);
             }))
         .recover(DeliveryService::clarify)
         .onSuccess(staged -> announce(staged, requestId));
   }
 
   /** Commits what a {@link Staging} stored; called by it. */
-  Future<List<Delivery>> commit(List<NewDelivery> staged, String requestId) {
+  Future<List<Delivery>> commit(List<NewDelivery> staged, String requestId, IdempotencyStore.Claim claim) {
     List<String> keys = staged.stream().map(NewDelivery::objectKey).toList();
     return pool.withTransaction(tx -> DeliveryStore.withdrawIntents(tx, keys)
             .compose(withdrawn -> withdrawn == keys.size()
-                ? DeliveryStore.insert(tx, staged)
+                ? insert(tx, staged, claim)
                 : Future.failedFuture(dev.wharf.error.ServerException.unavailable("storage",
                     new IllegalStateException("staged objects were reclaimed before the commit")))))
         .recover(DeliveryService::clarify)
         .onSuccess(done -> announce(done, requestId));
+  }
+
+  /** Inserts the deliveries and, under a key, records the answer that describes them: one transaction, both or neither. */
+  private static Future<List<Delivery>> insert(SqlConnection tx, List<NewDelivery> staged, IdempotencyStore.Claim claim) {
+    return DeliveryStore.insert(tx, staged).compose(done -> claim == null ? Future.succeededFuture(done)
+        : IdempotencyStore.completeIn(tx, claim, 201, Delivery.stagedAnswer(done)).map(done));
   }
 
   /** After commit: log, count and publish a notice for each staged delivery. */

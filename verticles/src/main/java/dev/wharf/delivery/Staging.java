@@ -5,6 +5,7 @@ import dev.wharf.blob.StoredBlob;
 import dev.wharf.delivery.DeliveryStore.NewDelivery;
 import dev.wharf.error.ClientException;
 import dev.wharf.files.FileNames;
+import dev.wharf.idempotency.IdempotencyStore;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
@@ -33,15 +34,17 @@ public final class Staging {
   private final Principal sender;
   private final String deviceId;
   private final String requestId;
+  private final IdempotencyStore.Claim claim;
   private final List<NewDelivery> stored = new ArrayList<>();
   private final List<String> written = new ArrayList<>();
   private boolean over;
 
-  Staging(DeliveryService service, Principal sender, String deviceId, String requestId) {
+  Staging(DeliveryService service, Principal sender, String deviceId, String requestId, IdempotencyStore.Claim claim) {
     this.service = service;
     this.sender = sender;
     this.deviceId = deviceId;
     this.requestId = requestId;
+    this.claim = claim;
   }
 
   /** Files stored so far. */
@@ -81,7 +84,10 @@ public final class Staging {
         });
   }
 
-  /** Commits every stored file as a delivery with {@code ttlSeconds} (null: the default), in one transaction. */
+  /**
+   * Commits every stored file as a delivery with {@code ttlSeconds} (null: the default), in one transaction
+   * that also records the answer when the staging runs under an {@code Idempotency-Key}.
+   */
   public Future<List<Delivery>> commit(Long ttlSeconds) {
     if (stored.isEmpty()) {
       return Future.failedFuture(ClientException.badRequest("missing_file", "the multipart body has no file part"));
@@ -97,7 +103,7 @@ public final class Staging {
         .map(d -> new NewDelivery(d.id(), d.tenantId(), d.deviceId(), d.sender(), null, d.objectKey(), d.filename(), d.contentType(), d.size(),
             d.sha256(), ttl))
         .toList();
-    return service.commit(withTtl, requestId);
+    return service.commit(withTtl, requestId, claim);
   }
 
   /**

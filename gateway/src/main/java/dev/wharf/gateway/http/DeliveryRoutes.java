@@ -87,9 +87,11 @@ final class DeliveryRoutes {
       return;
     }
     String scope = "POST /v1/devices/" + device + "/deliveries";
+    // Under a key the staging's own transaction records the answer, so the deliveries and their answer commit together.
+    IdempotencyStore.Claim claim = key == null ? null : new IdempotencyStore.Claim(sender, scope, key);
     java.util.function.Supplier<Future<IdempotencyStore.Answer>> stage = () -> idempotency.once(sender, scope, key,
-        () -> (multipart ? receiveFiles(ctx, sender, device) : receiveFileIds(ctx, sender, device))
-            .map(list -> new IdempotencyStore.Answer(201, Replies.page(list, null, Delivery::toSenderJson), false)));
+        () -> (multipart ? receiveFiles(ctx, sender, device, claim) : receiveFileIds(ctx, sender, device, claim))
+            .map(list -> new IdempotencyStore.Answer(201, Delivery.stagedAnswer(list), false, claim != null)));
     (multipart ? slots.run(stage) : stage.get())
         .onComplete(ar -> {
           if (ar.failed()) {
@@ -101,9 +103,9 @@ final class DeliveryRoutes {
   }
 
   /** Streams each file part into storage in turn, then commits them all; on any failure removes what was stored. */
-  private Future<List<Delivery>> receiveFiles(RoutingContext ctx, Principal sender, String device) {
+  private Future<List<Delivery>> receiveFiles(RoutingContext ctx, Principal sender, String device, IdempotencyStore.Claim claim) {
     HttpServerRequest request = ctx.request();
-    return deliveries.beginStaging(sender, device, RequestIds.of(ctx)).compose(staging -> {
+    return deliveries.beginStaging(sender, device, RequestIds.of(ctx), claim).compose(staging -> {
       Promise<List<Delivery>> result = Promise.promise();
       Future<Void>[] chain = new Future[] {Future.succeededFuture()};
       Throwable[] failure = {null};
@@ -142,7 +144,7 @@ final class DeliveryRoutes {
     });
   }
 
-  private Future<List<Delivery>> receiveFileIds(RoutingContext ctx, Principal sender, String device) {
+  private Future<List<Delivery>> receiveFileIds(RoutingContext ctx, Principal sender, String device, IdempotencyStore.Claim claim) {
     return readCapped(ctx.request(), MAX_JSON_BYTES).compose(body -> {
       JsonObject json;
       try {
@@ -161,7 +163,7 @@ final class DeliveryRoutes {
       if (ttl != null && !(ttl instanceof Number)) {
         throw ClientException.badRequest("invalid_ttl", "ttl_seconds must be a whole number of seconds");
       }
-      return deliveries.stageFiles(sender, device, fileIds, ttl == null ? null : ((Number) ttl).longValue(), RequestIds.of(ctx));
+      return deliveries.stageFiles(sender, device, fileIds, ttl == null ? null : ((Number) ttl).longValue(), RequestIds.of(ctx), claim);
     });
   }
 
