@@ -202,14 +202,15 @@ public final class DeviceMessages {
     WharfException e = MqttErrors.classify(err);
     metrics.error(e.code());
     boolean redeliver = Outages.isRetryable(e);
+    String logged = Topics.loggable(topic);
     if (redeliver) {
       log.warn("mqtt message not handled, left for redelivery [tenant={}, device={}, topic={}, code={}, cause={}]",
-          tenantId, deviceId, topic, e.code(), e.getCause() == null ? e.getMessage() : e.getCause().toString());
+          tenantId, deviceId, logged, e.code(), e.getCause() == null ? e.getMessage() : e.getCause().toString());
     } else if (e instanceof ServerException && e.getCause() != null) {
-      log.error("mqtt message failed [tenant={}, device={}, topic={}]", tenantId, deviceId, topic, e.getCause());
+      log.error("mqtt message failed [tenant={}, device={}, topic={}]", tenantId, deviceId, logged, e.getCause());
     } else {
       log.info("mqtt message refused [tenant={}, device={}, topic={}, code={}, message={}]",
-          tenantId, deviceId, topic, e.code(), e.getMessage());
+          tenantId, deviceId, logged, e.code(), e.getMessage());
     }
     JsonObject body = new JsonObject();
     TopicKind replyKind = kind == null ? TopicKind.ERRORS : kind.replyTopic();

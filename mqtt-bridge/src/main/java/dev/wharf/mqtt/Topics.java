@@ -9,6 +9,18 @@ import java.util.Optional;
  */
 public final class Topics {
 
+  /** The longest part of a topic a log line quotes: a device chooses its topics, and one may be 64 KiB long. */
+  private static final int LOGGED_TOPIC_CHARS = 200;
+
+  /** {@code topic} as a log line may quote it: cut to a bounded length, saying how long it was. */
+  public static String loggable(String topic) {
+    if (topic == null || topic.length() <= LOGGED_TOPIC_CHARS) {
+      return topic;
+    }
+    return topic.substring(0, LOGGED_TOPIC_CHARS) + "…(" + topic.length() + " chars)";
+  }
+
+
   private final String root;
 
   public Topics(String root) {

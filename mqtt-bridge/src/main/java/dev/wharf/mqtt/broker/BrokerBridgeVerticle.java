@@ -177,7 +177,7 @@ public final class BrokerBridgeVerticle extends VerticleBase {
     Optional<DeviceTopic> parsed = topics.parse(message.topicName());
     if (parsed.isEmpty()) {
       metrics.error("unknown_topic");
-      log.info("message on a topic outside wharf ignored [topic={}]", message.topicName());
+      log.info("message on a topic outside wharf ignored [topic={}]", Topics.loggable(message.topicName()));
       message.ack();
       return;
     }

@@ -133,7 +133,7 @@ final class DeviceSession {
     if (!topics.owns(device.deviceId(), topic) || topic.contains("+") || topic.contains("#")) {
       metrics.error("publish_refused");
       log.info("publish outside the device's prefix, disconnecting [tenant={}, device={}, topic={}]",
-          device.tenantId(), device.deviceId(), topic);
+          device.tenantId(), device.deviceId(), Topics.loggable(topic));
       refuse();
       return;
     }
