@@ -101,7 +101,7 @@ public final class WharfBench {
         intOption("get-connections", 16),
         intOption("get-seconds", 5),
         intOption("ingest-workers", 1),
-        intOption("ingest-concurrency", 4),
+        intOption("ingest-concurrency", 16),
         extra);
     out.printf(Locale.ROOT, "queue benchmark: %s; load average %s%n", settings, InboxBench.loadAverage());
     IngestBench.Result r = new IngestBench(servers, jar, outDir, settings, out).run();

@@ -149,7 +149,7 @@ public record WharfConfig(
           s.duration("uploads.sweep-interval", Duration.ofSeconds(60)));
       IngestConfig ingest = new IngestConfig(
           s.integer("ingest.workers", 1),
-          s.integer("ingest.concurrency", 4),
+          s.integer("ingest.concurrency", 16),
           s.duration("ingest.lease", Duration.ofSeconds(30)),
           s.integer("ingest.max-attempts", 5),
           s.duration("ingest.backoff-base", Duration.ofSeconds(1)),
