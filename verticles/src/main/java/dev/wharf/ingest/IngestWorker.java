@@ -179,7 +179,10 @@ public final class IngestWorker extends VerticleBase {
               run.lost = true;
               log.warn("lease lost, abandoning attempt [job={}]", lease.jobId());
             }
-          });
+          })
+          // Redis unreachable: the attempt goes on; should the lease run out meanwhile, the attempt number
+          // in PostgreSQL still fences this worker's result against the one that takes the job over.
+          .onFailure(err -> log.debug("lease not extended [job={}, cause={}]", lease.jobId(), err.toString()));
     });
     process(run)
         .onFailure(err -> {
