@@ -29,6 +29,16 @@ public interface BlobStore {
   Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType,
       java.util.function.Function<String, Future<Void>> onMultipart);
 
+  /**
+   * As {@link #put(String, ReadStream, long, String, java.util.function.Function)} for a body that declared
+   * its length ({@code null}: unknown, e.g. chunked); a store may use it to stream the body as one PUT
+   * instead of buffering parts. A body that ends short of or past its declared length fails with a 400.
+   */
+  default Future<StoredBlob> put(String key, ReadStream<Buffer> body, Long declaredLength, long maxBytes, String contentType,
+      java.util.function.Function<String, Future<Void>> onMultipart) {
+    return put(key, body, maxBytes, contentType, onMultipart);
+  }
+
   /** Stores {@code length} bytes of {@code bytes} as one object (small objects only: they are in memory). */
   Future<Void> putBytes(String key, byte[] bytes, int length);
 

@@ -118,14 +118,31 @@ public final class S3BlobStore implements BlobStore {
   @Override
   public Future<StoredBlob> put(String key, ReadStream<Buffer> body, long maxBytes, String contentType,
       Function<String, Future<Void>> onMultipart) {
+    return put(key, body, null, maxBytes, contentType, onMultipart);
+  }
+
+  /**
+   * A body whose declared length is larger than a part and at most {@code s3.streamed-put-max} is streamed
+   * as one PUT ({@link S3StreamPut}) while a streamed-PUT connection is free; any other body goes through
+   * {@link S3Upload} (one PUT from memory when it ends within a part, else a multipart upload).
+   */
+  @Override
+  public Future<StoredBlob> put(String key, ReadStream<Buffer> body, Long declaredLength, long maxBytes, String contentType,
+      Function<String, Future<Void>> onMultipart) {
     Context context = vertx.getOrCreateContext();
-    S3Upload upload = new S3Upload(s3, http, context, config.bucket(), key, contentType, body, maxBytes,
-        config.partSize(), config.partsInFlight(), onMultipart, timeouts);
+    Supplier<Future<StoredBlob>> upload;
+    if (declaredLength != null && declaredLength > config.partSize() && declaredLength <= Math.min(maxBytes, config.streamedPutMax())
+        && http.tryStream()) {
+      upload = () -> new S3StreamPut(vertx, http, key, contentType, body, declaredLength, config.attemptTimeout().toMillis()).start();
+    } else {
+      upload = () -> new S3Upload(s3, http, context, config.bucket(), key, contentType, body, maxBytes,
+          config.partSize(), config.partsInFlight(), onMultipart, timeouts).start();
+    }
     if (Vertx.currentContext() == context) {
-      return upload.start();
+      return upload.get();
     }
     Promise<StoredBlob> stored = Promise.promise();
-    context.runOnContext(v -> upload.start().onComplete(stored));
+    context.runOnContext(v -> upload.get().onComplete(stored));
     return stored.future();
   }
 

@@ -55,6 +55,10 @@ final class S3Http {
 
   private final Vertx vertx;
   private final HttpClientAgent client;
+  /** Streamed PUTs hold their connection for a whole body: a pool of their own, so they never starve parts and GETs. */
+  private final HttpClientAgent streamClient;
+  private final int maxStreams;
+  private final java.util.concurrent.atomic.AtomicInteger streamsOpen = new java.util.concurrent.atomic.AtomicInteger();
   private final AwsV4HttpSigner signer = AwsV4HttpSigner.create();
   private final AwsCredentialsProvider credentials;
   private final String region;
@@ -80,13 +84,15 @@ final class S3Http {
     this.port = endpoint.getPort() > 0 ? endpoint.getPort() : ssl ? 443 : 80;
     this.callTimeoutMillis = config.callTimeout().toMillis();
     this.attemptTimeoutMillis = config.attemptTimeout().toMillis();
-    this.client = vertx.createHttpClient(new HttpClientOptions()
-            .setSsl(ssl)
-            .setKeepAlive(true)
-            .setKeepAliveTimeout(30)
-            .setConnectTimeout((int) Math.min(5_000, attemptTimeoutMillis))
-            .setTcpNoDelay(true),
-        new PoolOptions().setHttp1MaxSize(config.maxConnections()));
+    HttpClientOptions options = new HttpClientOptions()
+        .setSsl(ssl)
+        .setKeepAlive(true)
+        .setKeepAliveTimeout(30)
+        .setConnectTimeout((int) Math.min(5_000, attemptTimeoutMillis))
+        .setTcpNoDelay(true);
+    this.client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(config.maxConnections()));
+    this.maxStreams = config.maxConnections();
+    this.streamClient = vertx.createHttpClient(new HttpClientOptions(options), new PoolOptions().setHttp1MaxSize(maxStreams));
   }
 
   static S3Http create(Vertx vertx, S3Config config, AwsCredentialsProvider credentials, String region) {
@@ -119,8 +125,35 @@ final class S3Http {
         .map(response -> new S3ObjectStream(vertx, response, attemptTimeoutMillis));
   }
 
+  /**
+   * Takes one of the streamed-PUT connections, if one is free; the caller must {@link #releaseStream()} it
+   * once its PUT ended, whatever the outcome. When none is free the caller falls back to a multipart upload.
+   */
+  boolean tryStream() {
+    if (streamsOpen.incrementAndGet() > maxStreams) {
+      streamsOpen.decrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  void releaseStream() {
+    streamsOpen.decrementAndGet();
+  }
+
+  /**
+   * A signed {@code PUT} of exactly {@code length} bytes to {@code key}, connected and ready for its body,
+   * which the caller writes (see {@link S3StreamPut}). Connecting is retried as any call; nothing is retried
+   * once the body flows. Use only within {@link #tryStream()}.
+   */
+  Future<HttpClientRequest> openPut(String key, String contentType, long length) {
+    return call(timeout -> identity().compose(creds -> streamClient.request(
+            sign(creds, HttpMethod.PUT, key, Map.of(), contentType, null).setConnectTimeout(timeout)))
+        .map(request -> request.putHeader("Content-Length", Long.toString(length))));
+  }
+
   Future<Void> close() {
-    return client.close();
+    return Future.join(client.close(), streamClient.close()).mapEmpty();
   }
 
   /** Runs attempts until one succeeds, the failure is final, {@link #MAX_ATTEMPTS} were made or the call timed out. */

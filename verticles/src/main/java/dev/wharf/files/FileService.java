@@ -130,7 +130,7 @@ public final class FileService {
         .compose(v -> {
           timer[0] = vertx.setPeriodic(heartbeat, id -> FileStore.touch(pool, fileId)
               .onFailure(err -> log.debug("upload heartbeat missed [file={}, cause={}]", fileId, err.toString())));
-          return blobs.put(key, body, limit, contentType, uploadId -> FileStore.recordMultipart(pool, fileId, uploadId)
+          return blobs.put(key, body, cmd.declaredLength(), limit, contentType, uploadId -> FileStore.recordMultipart(pool, fileId, uploadId)
                   .recover(err -> Future.failedFuture(Database.unavailableIfConnection(err))))
               .andThen(ar -> vertx.cancelTimer(timer[0]))
               .recover(err -> forget(fileId, null).transform(ignored -> Future.<StoredBlob>failedFuture(err)));

@@ -97,6 +97,24 @@ class S3StallTest {
   }
 
   @Test
+  void aStreamedPutWhoseStorageStallsFailsWith503AndStoresNothing(VertxTestContext testContext) {
+    String key = uniqueKey("stall-streamed-put");
+    long size = 4L * BlobTesting.PART_SIZE;
+    // Storage takes the connection, then nothing: the socket buffers fill, the body is paused, and after the
+    // attempt timeout (1 s here) the PUT is reset rather than left hanging.
+    proxy.stall(true);
+    GeneratedBody body = GeneratedBody.of(context, size, 21);
+    failsWith(on(context, () -> store.put(key, body, size, size, null, id -> io.vertx.core.Future.succeededFuture())),
+        503, "storage_unavailable")
+        .compose(e -> {
+          testContext.verify(() -> org.assertj.core.api.Assertions.assertThat(body.emitted()).isLessThan(size));
+          proxy.stall(false);
+          return failsWith(on(context, () -> store.head(key)), 404, "not_found");
+        })
+        .onComplete(testContext.succeedingThenComplete());
+  }
+
+  @Test
   void aReaderThatPausesLongerThanTheIdleTimeoutIsNotCut(Vertx vertx, VertxTestContext testContext) {
     String key = uniqueKey("slow-reader");
     int size = 8 * 1024 * 1024;

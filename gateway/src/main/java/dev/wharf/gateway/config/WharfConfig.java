@@ -135,7 +135,8 @@ public record WharfConfig(
           s.integer("s3.parts-in-flight", 2),
           s.duration("s3.call-timeout", Duration.ofSeconds(90)),
           s.duration("s3.attempt-timeout", Duration.ofSeconds(30)),
-          s.integer("s3.max-connections", S3Config.DEFAULT_MAX_CONNECTIONS));
+          s.integer("s3.max-connections", S3Config.DEFAULT_MAX_CONNECTIONS),
+          s.bytes("s3.streamed-put-max", S3Config.MAX_SINGLE_PUT));
       UploadConfig uploads = new UploadConfig(
           s.bytes("uploads.max-file-bytes", 16L << 30),
           s.integer("uploads.max-concurrent", 32),
