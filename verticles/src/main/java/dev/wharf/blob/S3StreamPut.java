@@ -46,6 +46,7 @@ final class S3StreamPut {
   private final MessageDigest sha256 = newSha256();
   private HttpClientRequest request;
   private long received;
+  private Buffer withheld;
   private long stallTimer = -1;
   private boolean done;
 
@@ -113,7 +114,13 @@ final class S3StreamPut {
     for (ByteBuffer piece : bytes.nioBuffers()) {
       sha256.update(piece);
     }
-    request.write(data);
+    // The newest buffer is held back until the next one or the end: S3 stores a PUT once it has every
+    // declared byte, so the last of them must wait until the body has shown it is not longer than declared.
+    Buffer previous = withheld;
+    withheld = data;
+    if (previous != null) {
+      request.write(previous);
+    }
     if (request.writeQueueFull()) {
       body.pause();
       startStall("take more of the body");
@@ -128,7 +135,12 @@ final class S3StreamPut {
       fail(ClientException.badRequest("body_too_short", "the body ended after " + received + " of its " + length + " bytes"));
       return;
     }
-    request.end();
+    if (withheld != null) {
+      request.end(withheld);
+      withheld = null;
+    } else {
+      request.end();
+    }
     startStall("answer once the body was sent");
   }
 
@@ -167,6 +179,7 @@ final class S3StreamPut {
     cancelStall();
     http.releaseStream();
     body.pause();
+    withheld = null;
     if (request != null) {
       request.reset();
     }
