@@ -135,8 +135,6 @@ public final class WharfBench {
    * presigned PUTs straight to s3proxy and against {@code GET /healthz}; appends its table to {@code small-results.txt}.
    */
   private void runSmall(EmbeddedServers servers, Path jar, Path outDir) throws Exception {
-    SmallBench.Settings settings = new SmallBench.Settings(intOption("connections", 16), intOption("seconds", 10),
-        intOption("warmup-seconds", 3), intOption("rounds", 2), intOption("presigned-keys", 4096), intOption("ack-deliveries", 64));
     String gatewayHeap = option("gateway-heap", "256m");
     Path gatewayLog = outDir.resolve("gateway-small.log");
     Map<String, String> env = new java.util.HashMap<>();
@@ -150,6 +148,10 @@ public final class WharfBench {
         env.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
       }
     }
+    SmallBench.Settings settings = new SmallBench.Settings(intOption("connections", 16), intOption("seconds", 10),
+        intOption("warmup-seconds", 3), intOption("rounds", 2), intOption("presigned-keys", 4096), intOption("ack-deliveries", 64),
+        java.util.Arrays.stream(option("only", "").split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList(),
+        !"0".equals(env.getOrDefault("WHARF_INGEST_WORKERS", "0")));
     String jfr = options.get("jfr");
     if (jfr != null) {
       // A flight recording of the gateway child, for profiling: jfr print --events jdk.ExecutionSample FILE
@@ -166,6 +168,10 @@ public final class WharfBench {
       f = bench.run();
     }
     gateway.close();
+    if (!settings.only().isEmpty()) {
+      out.println("(--only " + settings.only() + ": the per-round lines above are the figures; no ratios without every workload)");
+      return;
+    }
 
     ResultTable table = new ResultTable();
     SmallBench.Figure put = f.get("presigned PUT");
@@ -174,7 +180,14 @@ public final class WharfBench {
     table.add("presigned PUT straight to s3proxy, 23 B (/s)", fmt0(put.perSecond()));
     table.add("POST /v1/files via gateway, 23 B (/s)", fmt0(upload.perSecond()));
     table.add("ratio gateway/presigned PUT", fmt2(upload.perSecond() / put.perSecond()), ">= 0.5");
-    table.add("gateway cpu per upload (ms)", fmt3(upload.gatewayCpuMsPerRequest()));
+    if (settings.verifying()) {
+      table.add("POST /v1/files verified, 23 B (/s; uploads / (time + drain))", fmt0(upload.settledPerSecond()));
+      table.add("ratio verified/presigned PUT", fmt2(upload.settledPerSecond() / put.perSecond()));
+      table.add("gateway cpu per upload, answered / with its ingest (ms)", fmt3(upload.gatewayCpuMsPerRequest()) + " / "
+          + fmt3(upload.settledGatewayCpuMsPerRequest()));
+    } else {
+      table.add("gateway cpu per upload (ms)", fmt3(upload.gatewayCpuMsPerRequest()));
+    }
     table.add("bench cpu per request, presigned / via gateway (ms)", fmt3(put.benchCpuMsPerRequest()) + " / "
         + fmt3(upload.benchCpuMsPerRequest()));
     table.add("GET /healthz (/s)", fmt0(health.perSecond()));

@@ -153,6 +153,12 @@ public final class TestStack {
         .map(r -> r.uploads().size());
   }
 
+  /** Whether storage holds nothing under {@code key} (asked of S3 itself, not of Wharf). */
+  public Future<Boolean> objectAbsent(String key) {
+    return Future.fromCompletionStage(s3.listObjectsV2(b -> b.bucket(EmbeddedServers.S3_BUCKET).prefix(key)))
+        .map(r -> r.contents().stream().noneMatch(o -> o.key().equals(key)));
+  }
+
   /** Polls {@code check} every 50 ms until it yields true, failing after {@code timeout}. */
   public Future<Void> eventually(Duration timeout, java.util.function.Supplier<Future<Boolean>> check) {
     long deadline = System.nanoTime() + timeout.toNanos();

@@ -88,16 +88,21 @@ class UploadCrashTest {
   }
 
   @Test
-  void aStreamedUploadCutByAKilledGatewayLeavesNoOpenMultipartUpload() throws Exception {
+  void aChunkedUploadCutByAKilledGatewayLeavesNoOpenMultipartUpload() throws Exception {
     Tenant t = await(stack.newTenant());
     byte[] bytes = random(12 * MIB, 42);
     UUID fileId;
     try (ChildGateway child = ChildGateway.start(stack)) {
       try (Socket socket = new Socket("127.0.0.1", child.port)) {
         OutputStream out = socket.getOutputStream();
+        // No Content-Length: the length is unknown, so the body goes up as a multipart upload.
         out.write(("POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + t.tokenA()
-            + "\r\nX-Wharf-Filename: cut.bin\r\nContent-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.write(bytes, 0, 7 * MIB);
+            + "\r\nX-Wharf-Filename: cut.bin\r\nTransfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        for (int pos = 0; pos < 7 * MIB; pos += MIB) {
+          out.write((Integer.toHexString(MIB) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          out.write(bytes, pos, MIB);
+          out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+        }
         out.flush();
         // The multipart upload is recorded on the row before its first part goes up.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -122,5 +127,44 @@ class UploadCrashTest {
     await(stack.eventually(Duration.ofSeconds(30), () -> stack.openMultipartUploads(t.id())
         .compose(open -> stack.app.services().pool().preparedQuery("SELECT 1 FROM files WHERE id = $1").execute(Tuple.of(id))
             .map(rows -> open == 0 && rows.rowCount() == 0))));
+  }
+
+  @Test
+  void aDeclaredUploadStreamedAsOnePutAndCutByAKilledGatewayLeavesNoObject() throws Exception {
+    Tenant t = await(stack.newTenant());
+    byte[] bytes = random(24 * MIB, 43);
+    UUID fileId;
+    String key;
+    try (ChildGateway child = ChildGateway.start(stack)) {
+      try (Socket socket = new Socket("127.0.0.1", child.port)) {
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + t.tokenA()
+            + "\r\nX-Wharf-Filename: cut.bin\r\nContent-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(bytes, 0, 12 * MIB);
+        out.flush();
+        // The row exists before a byte is read; 12 MiB sent, more than any buffer on the way holds, so the
+        // PUT to storage is under way when the gateway dies.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        Row row = null;
+        while (row == null) {
+          assertThat(System.nanoTime()).as("upload row written in time").isLessThan(deadline);
+          row = await(stack.app.services().pool().preparedQuery("SELECT id, object_key, multipart_upload_id FROM files WHERE tenant_id = $1")
+              .execute(Tuple.of(t.id())).map(rows -> rows.rowCount() == 0 ? null : rows.iterator().next()));
+          if (row == null) {
+            survivor.waitAMoment();
+          }
+        }
+        fileId = row.getUUID("id");
+        key = row.getString("object_key");
+        child.kill();
+      }
+    }
+    assertThat(await(stack.openMultipartUploads(t.id()))).as("a streamed PUT opens no multipart upload").isZero();
+    UUID id = fileId;
+    await(stack.eventually(Duration.ofSeconds(30), () -> stack.app.services().pool().preparedQuery("SELECT 1 FROM files WHERE id = $1")
+        .execute(Tuple.of(id)).map(rows -> rows.rowCount() == 0)));
+    // S3 keeps nothing of a single PUT that never received all its bytes.
+    boolean absent = await(stack.objectAbsent(key));
+    assertThat(absent).as("no object under the cut upload's key").isTrue();
   }
 }
