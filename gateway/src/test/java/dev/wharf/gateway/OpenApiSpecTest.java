@@ -120,20 +120,35 @@ class OpenApiSpecTest {
     }
   }
 
-  /** {@code METHOD /path/{}} for every route with a plain path and methods; middleware (no method, or /*) is skipped. */
+  /**
+   * {@code METHOD /path/{}} for every route with a plain path and methods, sub-routers included (their paths
+   * under the prefix they are mounted at); middleware (no method, or /*) is skipped.
+   */
   private static Set<String> served() {
     Set<String> out = new TreeSet<>();
-    for (Route route : router.getRoutes()) {
+    collect(router, "", out);
+    return out;
+  }
+
+  private static void collect(io.vertx.ext.web.Router routes, String prefix, Set<String> out) {
+    for (Route route : routes.getRoutes()) {
       String path = route.getPath();
+      if (route.getSubRouter() != null) {
+        collect(route.getSubRouter(), prefix + (path.endsWith("/") ? path.substring(0, path.length() - 1) : path), out);
+        continue;
+      }
       Set<HttpMethod> methods = route.methods();
       if (path == null || !route.isExactPath() || methods == null || methods.isEmpty()) {
         continue;
       }
+      String full = prefix + path;
+      if (full.length() > 1 && full.endsWith("/")) {
+        full = full.substring(0, full.length() - 1);
+      }
       for (HttpMethod method : methods) {
-        out.add(method.name() + " " + normalise(path));
+        out.add(method.name() + " " + normalise(full));
       }
     }
-    return out;
   }
 
   private static Set<String> specified() {

@@ -30,16 +30,16 @@ final class AdminRoutes {
   }
 
   void mount(Router router) {
-    router.route("/v1/admin/*").handler(ctx -> {
+    router.route().handler(ctx -> {
       Authn.requireAdmin(ctx);
       ctx.next();
     });
-    router.post("/v1/admin/tenants").handler(ctx -> Replies.json(ctx, 201, () -> {
+    router.post("/tenants").handler(ctx -> Replies.json(ctx, 201, () -> {
       JsonObject body = Replies.body(ctx);
       return tenants.createTenant(body.getString("id"), body.getString("name"))
           .map(t -> new JsonObject().put("id", t.id()).put("name", t.name()));
     }));
-    router.post("/v1/admin/tenants/:tenant/devices").handler(ctx -> Replies.json(ctx, 201, () -> {
+    router.post("/tenants/:tenant/devices").handler(ctx -> Replies.json(ctx, 201, () -> {
       JsonObject body = Replies.body(ctx);
       String tenant = ctx.pathParam("tenant");
       return tenants.createDevice(tenant, body.getString("id"), body.getString("name"))
@@ -48,11 +48,11 @@ final class AdminRoutes {
               : tokens.issueDeviceToken(tenant, d.id(), "issued with the device")
                   .map(t -> new JsonObject().put("tenant", d.tenantId()).put("id", d.id()).put("name", d.name()).put("token", tokenJson(t))));
     }));
-    router.post("/v1/admin/tenants/:tenant/tokens").handler(ctx -> Replies.json(ctx, 201, () -> issue(ctx)));
-    router.delete("/v1/admin/tenants/:tenant/tokens/:id").handler(ctx -> Replies.json(ctx, 204,
+    router.post("/tenants/:tenant/tokens").handler(ctx -> Replies.json(ctx, 201, () -> issue(ctx)));
+    router.delete("/tenants/:tenant/tokens/:id").handler(ctx -> Replies.json(ctx, 204,
         () -> tokens.revoke(ctx.pathParam("tenant"), Ids.uuid("token", ctx.pathParam("id"))).map(v -> null)));
-    router.get("/v1/admin/queues").handler(ctx -> Replies.json(ctx, 200, jobs::stats));
-    router.post("/v1/admin/jobs/:id/retry").handler(ctx -> Replies.json(ctx, 200,
+    router.get("/queues").handler(ctx -> Replies.json(ctx, 200, jobs::stats));
+    router.post("/jobs/:id/retry").handler(ctx -> Replies.json(ctx, 200,
         () -> jobs.retryDead(Ids.uuid("job", ctx.pathParam("id"))).map(JobRecord::toJson)));
   }
 

@@ -1,11 +1,11 @@
 package dev.wharf.gateway.http;
 
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * How request bodies are read. Every API request is paused on arrival, so no byte is lost while
@@ -15,15 +15,6 @@ import java.util.regex.Pattern;
 public final class Bodies {
 
   public static final int JSON_BODY_LIMIT = 64 * 1024;
-
-  /** Routes that stream their body instead of buffering it: method and path pattern. */
-  private static final List<Streamed> STREAMED = List.of(
-      new Streamed(HttpMethod.POST, Pattern.compile("/v1/files")),
-      new Streamed(HttpMethod.POST, Pattern.compile("/v1/devices/[^/]+/deliveries")),
-      new Streamed(HttpMethod.POST, Pattern.compile("/v1/tus/?")),
-      new Streamed(HttpMethod.PATCH, Pattern.compile("/v1/tus/[^/]+")));
-
-  private record Streamed(HttpMethod method, Pattern path) {}
 
   private Bodies() {}
 
@@ -35,11 +26,18 @@ public final class Bodies {
     };
   }
 
-  /** After authentication: buffer small bodies for ordinary routes, leave streamed ones paused. */
+  /**
+   * After authentication: buffer small bodies for ordinary routes, leave streamed ones paused. A request that
+   * carries no body (no Content-Length, or 0, and not chunked) skips the body handler's machinery: it is only
+   * resumed, so its end is read and the connection can take the next request.
+   */
   public static Handler<RoutingContext> bufferUnlessStreamed() {
     BodyHandler buffered = BodyHandler.create(false).setBodyLimit(JSON_BODY_LIMIT);
     return ctx -> {
       if (isStreamed(ctx)) {
+        ctx.next();
+      } else if (hasNoBody(ctx.request())) {
+        ctx.request().resume();
         ctx.next();
       } else {
         buffered.handle(ctx);
@@ -47,13 +45,32 @@ public final class Bodies {
     };
   }
 
+  private static boolean hasNoBody(HttpServerRequest request) {
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    return (length == null || length.equals("0")) && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
+  }
+
+  /**
+   * The routes that stream their body instead of buffering it: {@code POST /v1/files},
+   * {@code POST /v1/devices/{device}/deliveries}, {@code POST /v1/tus} and {@code PATCH /v1/tus/{id}}.
+   */
   static boolean isStreamed(RoutingContext ctx) {
-    String path = ctx.normalizedPath();
-    for (Streamed s : STREAMED) {
-      if (s.method().equals(ctx.request().method()) && s.path().matcher(path).matches()) {
-        return true;
-      }
+    HttpMethod method = ctx.request().method();
+    if (method != HttpMethod.POST && method != HttpMethod.PATCH) {
+      return false;
     }
-    return false;
+    String path = ctx.normalizedPath();
+    if (method == HttpMethod.PATCH) {
+      return path.startsWith("/v1/tus/") && path.length() > 8 && path.indexOf('/', 8) < 0;
+    }
+    if (path.equals("/v1/files") || path.equals("/v1/tus") || path.equals("/v1/tus/")) {
+      return true;
+    }
+    if (!path.startsWith("/v1/devices/") || !path.endsWith("/deliveries")) {
+      return false;
+    }
+    int device = "/v1/devices/".length();
+    int end = path.length() - "/deliveries".length();
+    return end > device && path.indexOf('/', device) == end;
   }
 }

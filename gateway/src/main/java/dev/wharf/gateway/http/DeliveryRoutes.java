@@ -44,9 +44,10 @@ final class DeliveryRoutes {
     this.uploads = uploads;
   }
 
-  void mount(Router router) {
-    router.post("/v1/devices/:device/deliveries").handler(this::stage);
-    router.get("/v1/deliveries").handler(ctx -> Replies.json(ctx, 200, () -> {
+  /** {@code router} serves {@code /v1/deliveries}, {@code devices} serves {@code /v1/devices} (staging to a device). */
+  void mount(Router router, Router devices) {
+    devices.post("/:device/deliveries").handler(this::stage);
+    router.get("/").handler(ctx -> Replies.json(ctx, 200, () -> {
       String state = ctx.request().getParam("state");
       DeliveryState filter = null;
       if (state != null) {
@@ -60,7 +61,7 @@ final class DeliveryRoutes {
               Replies.limit(ctx, 50, 200))
           .map(page -> Replies.page(page.items(), page.nextCursor(), Delivery::toSenderJson));
     }));
-    router.get("/v1/deliveries/:id").handler(ctx -> Replies.json(ctx, 200,
+    router.get("/:id").handler(ctx -> Replies.json(ctx, 200,
         () -> deliveries.get(Authn.principal(ctx), Ids.uuid("delivery", ctx.pathParam("id"))).map(Delivery::toSenderJson)));
   }
 

@@ -41,12 +41,12 @@ final class FileRoutes {
   }
 
   void mount(Router router) {
-    router.post("/v1/files").handler(this::upload);
-    router.get("/v1/files").handler(this::list);
-    router.get("/v1/files/:id").handler(ctx -> Replies.json(ctx, 200,
+    router.post("/").handler(this::upload);
+    router.get("/").handler(this::list);
+    router.get("/:id").handler(ctx -> Replies.json(ctx, 200,
         () -> files.get(Authn.requireReader(ctx), Ids.uuid("file", ctx.pathParam("id"))).map(FileRecord::toJson)));
-    router.get("/v1/files/:id/content").handler(this::content);
-    router.delete("/v1/files/:id").handler(ctx -> Replies.json(ctx, 204,
+    router.get("/:id/content").handler(this::content);
+    router.delete("/:id").handler(ctx -> Replies.json(ctx, 204,
         () -> files.delete(Authn.principal(ctx).requireDevice(), Ids.uuid("file", ctx.pathParam("id"))).map(v -> null)));
   }
 

@@ -22,7 +22,7 @@ final class GrantRoutes {
   }
 
   void mount(Router router) {
-    router.put("/v1/grants/:token").handler(this::put);
+    router.put("/:token").handler(this::put);
   }
 
   private void put(RoutingContext ctx) {
@@ -43,7 +43,7 @@ final class GrantRoutes {
       }
       var body = ar.result().file().toJson();
       ctx.response().setStatusCode(201).putHeader("Content-Type", "application/json")
-          .putHeader("Location", "/v1/files/" + body.getString("id")).end(body.toBuffer());
+          .putHeader("Location", "/v1/files/" + body.getString("id")).end(Replies.encode(body));
     });
   }
 }

@@ -32,11 +32,11 @@ final class InboxRoutes {
   }
 
   void mount(Router router) {
-    router.get("/v1/inbox").handler(this::poll);
-    router.get("/v1/inbox/:id/content").handler(this::content);
-    router.post("/v1/inbox/:id/ack").handler(ctx -> Replies.json(ctx, 200,
+    router.get("/").handler(this::poll);
+    router.get("/:id/content").handler(this::content);
+    router.post("/:id/ack").handler(ctx -> Replies.json(ctx, 200,
         () -> deliveries.ack(Authn.principal(ctx).requireDevice(), id(ctx)).map(Delivery::toInboxJson)));
-    router.post("/v1/inbox/:id/reject").handler(ctx -> Replies.json(ctx, 200, () -> {
+    router.post("/:id/reject").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = id(ctx);
       return deliveries.reject(device, id, reason(ctx)).map(Delivery::toInboxJson);
@@ -74,7 +74,7 @@ final class InboxRoutes {
         return;
       }
       JsonObject body = Replies.page(ar.result().items(), ar.result().nextCursor(), Delivery::toInboxJson);
-      ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end(body.toBuffer());
+      ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end(Replies.encode(body));
     });
   }
 

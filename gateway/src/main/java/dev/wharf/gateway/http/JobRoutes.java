@@ -17,9 +17,9 @@ final class JobRoutes {
   }
 
   void mount(Router router) {
-    router.get("/v1/jobs/:id").handler(ctx -> Replies.json(ctx, 200,
+    router.get("/:id").handler(ctx -> Replies.json(ctx, 200,
         () -> jobs.get(Authn.requireReader(ctx), Ids.uuid("job", ctx.pathParam("id"))).map(JobRecord::toJson)));
-    router.get("/v1/jobs").handler(ctx -> Replies.json(ctx, 200, () -> {
+    router.get("/").handler(ctx -> Replies.json(ctx, 200, () -> {
       String status = ctx.request().getParam("status");
       JobStatus filter = null;
       if (status != null) {
@@ -32,7 +32,7 @@ final class JobRoutes {
       return jobs.list(Authn.requireReader(ctx), filter, ctx.request().getParam("cursor"), Replies.limit(ctx, 50, 200))
           .map(page -> Replies.page(page.items(), page.nextCursor(), JobRecord::toJson));
     }));
-    router.post("/v1/jobs/:id/cancel").handler(ctx -> Replies.json(ctx, 200,
+    router.post("/:id/cancel").handler(ctx -> Replies.json(ctx, 200,
         () -> jobs.cancel(Authn.requireReader(ctx), Ids.uuid("job", ctx.pathParam("id"))).map(JobRecord::toJson)));
   }
 }

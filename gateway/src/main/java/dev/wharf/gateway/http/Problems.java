@@ -24,7 +24,18 @@ public final class Problems implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     Throwable failure = ctx.failure();
-    WharfException problem = classify(ctx, failure);
+    answer(ctx, classify(ctx, failure), failure);
+  }
+
+  /**
+   * Logs and writes {@code problem} at once, without routing a failure: for a request refused before routing
+   * could work on it (a path that cannot be decoded cannot be matched against the sub-routers' prefixes).
+   */
+  static void answer(RoutingContext ctx, WharfException problem) {
+    answer(ctx, problem, problem);
+  }
+
+  private static void answer(RoutingContext ctx, WharfException problem, Throwable failure) {
     String requestId = RequestIds.of(ctx);
     if (problem instanceof ServerException && problem.getCause() != null) {
       log.warn("request failed [request={}, method={}, path={}, code={}, cause={}]", requestId, ctx.request().method(),
@@ -68,7 +79,7 @@ public final class Problems implements Handler<RoutingContext> {
     boolean unread = !ctx.request().isEnded();
     response.setStatusCode(problem.status())
         .putHeader("Content-Type", "application/problem+json")
-        .end(body.toBuffer())
+        .end(Replies.encode(body))
         .onComplete(ar -> {
           if (unread) {
             LingeringClose.after(ctx);

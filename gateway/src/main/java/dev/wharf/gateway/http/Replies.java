@@ -2,8 +2,10 @@ package dev.wharf.gateway.http;
 
 import dev.wharf.error.ClientException;
 import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.json.jackson.JacksonCodec;
 import io.vertx.ext.web.RoutingContext;
 import java.util.List;
 import java.util.function.Function;
@@ -12,7 +14,19 @@ import java.util.function.Supplier;
 /** Small helpers shared by the route classes: JSON replies, query parameters, page bodies. */
 final class Replies {
 
+  /**
+   * Jackson's streaming generator, walking the JSON tree itself. {@code JsonObject.toBuffer()} goes through
+   * Vert.x's default codec, which with jackson-databind on the class path (it is, for the YAML config) is an
+   * {@code ObjectMapper} and its serializer lookups: about a tenth of a repeat ack's CPU in a profile.
+   */
+  private static final JacksonCodec CODEC = new JacksonCodec();
+
   private Replies() {}
+
+  /** The JSON text of {@code json} as UTF-8 bytes, the same as {@code json.toBuffer()}. */
+  static Buffer encode(JsonObject json) {
+    return CODEC.toBuffer(json, false);
+  }
 
   /** Runs {@code action} and replies with its JSON and {@code status}, or fails the context. */
   static void json(RoutingContext ctx, int status, Supplier<Future<JsonObject>> action) {
@@ -29,7 +43,7 @@ final class Replies {
       } else if (ar.result() == null) {
         ctx.response().setStatusCode(204).end();
       } else {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(ar.result().toBuffer());
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(encode(ar.result()));
       }
     });
   }
@@ -50,7 +64,7 @@ final class Replies {
     if (unread) {
       response.putHeader("Connection", "close");
     }
-    response.end(answer.body().toBuffer()).onComplete(ar -> {
+    response.end(encode(answer.body())).onComplete(ar -> {
       if (unread) {
         LingeringClose.after(ctx);
       }

@@ -24,13 +24,13 @@ final class RequestChecks implements Handler<RoutingContext> {
     try {
       ctx.normalizedPath();
     } catch (IllegalArgumentException e) {
-      ctx.fail(ClientException.badRequest("malformed_path", "the request path is not a valid URI path: " + e.getMessage()));
+      Problems.answer(ctx, ClientException.badRequest("malformed_path", "the request path is not a valid URI path: " + e.getMessage()));
       return;
     }
     try {
       ctx.request().params();
     } catch (IllegalArgumentException e) {
-      ctx.fail(ClientException.badRequest("malformed_query", "the query string has a broken percent-encoding"));
+      Problems.answer(ctx, ClientException.badRequest("malformed_query", "the query string has a broken percent-encoding"));
       return;
     }
     String type = ctx.request().getHeader("Content-Type");
@@ -39,13 +39,13 @@ final class RequestChecks implements Handler<RoutingContext> {
       boolean form = lower.startsWith("multipart/form-data") || lower.startsWith("application/x-www-form-urlencoded");
       HttpMethod m = ctx.request().method();
       if (form && !(m == HttpMethod.POST || m == HttpMethod.PUT || m == HttpMethod.PATCH || m == HttpMethod.DELETE)) {
-        ctx.fail(new ClientException(415, "unsupported_media_type", "a " + m.name() + " request carries no form body"));
+        Problems.answer(ctx, new ClientException(415, "unsupported_media_type", "a " + m.name() + " request carries no form body"));
         return;
       }
       if (lower.startsWith("multipart/")) {
         Matcher boundary = BOUNDARY.matcher(type.substring(type.indexOf(';') < 0 ? type.length() : type.indexOf(';')));
         if (!boundary.find() || countBoundaries(lower) != 1) {
-          ctx.fail(ClientException.badRequest("malformed_multipart",
+          Problems.answer(ctx, ClientException.badRequest("malformed_multipart",
               "a multipart Content-Type needs exactly one boundary of 1 to 70 characters (RFC 2046)"));
           return;
         }

@@ -35,31 +35,32 @@ final class UploadRoutes {
     this.sessions = sessions;
   }
 
-  void mount(Router router) {
-    router.post("/v1/uploads").handler(this::create);
-    router.get("/v1/uploads/:id").handler(ctx -> Replies.json(ctx, 200, () -> {
+  /** {@code router} serves {@code /v1/uploads}, {@code files} serves {@code /v1/files} (the file's event history). */
+  void mount(Router router, Router files) {
+    router.post("/").handler(this::create);
+    router.get("/:id").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = Ids.uuid("upload", ctx.pathParam("id"));
       return sessions.get(device, id, Protocol.DIRECT)
           .compose(session -> sessions.storedParts(device, id).map(parts -> describe(session, parts)));
     }));
-    router.post("/v1/uploads/:id/parts").handler(ctx -> Replies.json(ctx, 200, () -> {
+    router.post("/:id/parts").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = Ids.uuid("upload", ctx.pathParam("id"));
       List<Integer> numbers = partNumbers(Replies.body(ctx));
       return sessions.presign(device, id, numbers).map(urls -> new JsonObject().put("parts", urlsJson(urls)));
     }));
-    router.post("/v1/uploads/:id/complete").handler(ctx -> Replies.json(ctx, 200, () -> {
+    router.post("/:id/complete").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = Ids.uuid("upload", ctx.pathParam("id"));
       return sessions.completeDirect(device, id, RequestIds.of(ctx)).map(FileRecord::toJson);
     }));
-    router.delete("/v1/uploads/:id").handler(ctx -> Replies.json(ctx, 204, () -> {
+    router.delete("/:id").handler(ctx -> Replies.json(ctx, 204, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = Ids.uuid("upload", ctx.pathParam("id"));
       return sessions.terminate(device, id, Protocol.DIRECT, RequestIds.of(ctx)).map(v -> null);
     }));
-    router.get("/v1/files/:id/events").handler(ctx -> Replies.json(ctx, 200, () -> {
+    files.get("/:id/events").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal caller = Authn.requireReader(ctx);
       UUID id = Ids.uuid("file", ctx.pathParam("id"));
       return sessions.events(caller, id).map(events -> new JsonObject().put("items", new JsonArray(events)));
