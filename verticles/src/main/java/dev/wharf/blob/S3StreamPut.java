@@ -11,7 +11,6 @@ import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.streams.ReadStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.concurrent.TimeoutException;
 
@@ -43,7 +42,7 @@ final class S3StreamPut {
   private final long attemptTimeoutMillis;
 
   private final Promise<StoredBlob> result = Promise.promise();
-  private final MessageDigest sha256 = newSha256();
+  private final MessageDigest sha256 = S3Upload.newSha256();
   private HttpClientRequest request;
   private long received;
   private Buffer withheld;
@@ -184,13 +183,5 @@ final class S3StreamPut {
       request.reset();
     }
     result.fail(cause);
-  }
-
-  private static MessageDigest newSha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-    }
   }
 }

@@ -298,7 +298,7 @@ final class S3Upload {
     return S3BlobStore.call(context, request).recover(e -> Future.failedFuture(S3Failures.unavailable(e)));
   }
 
-  private static MessageDigest newSha256() {
+  static MessageDigest newSha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
