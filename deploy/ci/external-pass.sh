@@ -184,6 +184,26 @@ cmp -s "$WORK/upload.jsonl" "$WORK/download.jsonl" || fail "downloaded bytes dif
   || fail "range request not answered 206"
 say "upload → processed → download: ok ($(stat -c%s "$WORK/upload.jsonl") bytes)"
 
+# Large bodies, both ways to S3: with a Content-Length (curl -T FILE) the gateway streams it as one PUT of
+# that length; chunked (curl -T -) it goes up as a multipart upload.
+head -c $((20 * 1024 * 1024 + 123)) /dev/urandom > "$WORK/big.bin"
+BIG_SHA=$(sha256sum "$WORK/big.bin" | cut -d' ' -f1)
+for mode in length chunked; do
+  if [ "$mode" = length ]; then
+    BIG=$(curl -sS --fail-with-body -X POST "$URL/v1/files" -H "Authorization: Bearer $D1" -H 'X-Wharf-Filename: big.bin' \
+      -T "$WORK/big.bin")
+  else
+    BIG=$(curl -sS --fail-with-body -X POST "$URL/v1/files" -H "Authorization: Bearer $D1" -H 'X-Wharf-Filename: big.bin' \
+      -T - < "$WORK/big.bin")
+  fi
+  BIG_ID=$(jq -r .id <<<"$BIG")
+  [ "$(jq -r .sha256 <<<"$BIG")" = "$BIG_SHA" ] || fail "$mode upload answered another sha256: $BIG"
+  wait_for 60 "file $BIG_ID processed" processed "$BIG_ID"
+  api GET "/v1/files/$BIG_ID/content" "$D1" -o "$WORK/big.down"
+  cmp -s "$WORK/big.bin" "$WORK/big.down" || fail "$mode upload: downloaded bytes differ"
+done
+say "20 MiB upload with a Content-Length (one streamed PUT) and chunked (multipart) → processed → download: ok"
+
 # Inbox: the sender stages a file for robot-2 (streamed multipart); robot-2 polls, fetches, acks.
 echo '{"mission":"survey"}' > "$WORK/mission.json"
 DELIVERY=$(api POST /v1/devices/ci-robot-2/deliveries "$SENDER" -F file=@"$WORK/mission.json" | jq -r '.items[0].id')
@@ -216,7 +236,7 @@ say "mqtt: request → grant → PUT → processed: ok"
 
 # Metrics say what happened; then a graceful stop.
 METRICS=$(curl -fsS "$URL/metrics")
-grep -q '^wharf_uploads_total{outcome="created"} 2' <<<"$METRICS" || fail "wharf_uploads_total does not count two uploads"
+grep -q '^wharf_uploads_total{outcome="created"} 4' <<<"$METRICS" || fail "wharf_uploads_total does not count four uploads (a small, two large, a grant PUT)"
 grep -q '^wharf_dependency_up{dependency="s3"} 1' <<<"$METRICS" || fail "wharf_dependency_up missing"
 # tus 1.0.0: create, append in two chunks, HEAD reports the durable offset, the last byte completes the file.
 header() { tr -d '\r' | awk -v h="$1" 'tolower($1) == tolower(h) ":" {print $2}'; }
