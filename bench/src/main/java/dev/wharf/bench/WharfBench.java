@@ -119,15 +119,7 @@ public final class WharfBench {
     table.add("mean attempt, started_at -> finished_at (ms)", fmt1(r.attemptMillis()));
     table.add("uploads/s through a gateway without workers (16 clients)", fmt0(r.uploadsPerSecond()));
     table.add("load average after", InboxBench.loadAverage());
-    String rendered = table.render();
-    out.println();
-    out.print(rendered);
-    String header = "# wharf-bench queue, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
-        + " cores, java " + System.getProperty("java.version") + ", " + settings + "\n";
-    Path results = outDir.resolve("queue-results.txt");
-    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-    out.println();
-    out.println("appended to " + results);
+    appendResults(outDir, "queue", table, settings.toString());
   }
 
   /**
@@ -207,15 +199,7 @@ public final class WharfBench {
     });
     table.add("failed requests", failures.length() == 0 ? "0" : failures.toString(), "0");
     table.add("load average after", InboxBench.loadAverage());
-    String rendered = table.render();
-    out.println();
-    out.print(rendered);
-    String header = "# wharf-bench small, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
-        + " cores, java " + System.getProperty("java.version") + ", " + settings + ", gateway env " + option("gateway-env", "-") + "\n";
-    Path results = outDir.resolve("small-results.txt");
-    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-    out.println();
-    out.println("appended to " + results);
+    appendResults(outDir, "small", table, settings + ", gateway env " + option("gateway-env", "-"));
   }
 
   /**
@@ -251,15 +235,7 @@ public final class WharfBench {
     table.add("peak heap above idle", fmtMib(r.heapPeak() - r.heapIdle()), "< 64 MiB");
     table.add("  same, survivor+old only (no eden)", fmtMib(r.heapPeakBesideEden() - r.heapIdleBesideEden()));
     table.add("heap-round upload complete, size and sha256 match", r.heapUploadOk() ? "yes" : "NO", "yes");
-    String rendered = table.render();
-    out.println();
-    out.print(rendered);
-    String header = "# wharf-bench tus, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
-        + " cores, java " + System.getProperty("java.version") + ", gateway -Xmx" + gatewayHeap + "\n";
-    Path results = outDir.resolve("tus-results.txt");
-    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-    out.println();
-    out.println("appended to " + results);
+    appendResults(outDir, "tus", table, "gateway -Xmx" + gatewayHeap);
   }
 
   /** The issue-2 benchmark: (a) upload throughput, (b) heap during a large upload, (c) queue rate; writes results.txt. */
@@ -407,16 +383,8 @@ public final class WharfBench {
     table.add("polls released after the client closed (s)", fmt1(r.releaseSeconds()));
     table.add("load average before / after", r.loadBefore() + " / " + r.loadAfter());
 
-    String rendered = table.render();
-    out.println();
-    out.print(rendered);
-    String header = "# wharf-bench inbox, " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
-        + " cores, java " + System.getProperty("java.version") + ", gateway -Xmx" + settings.gatewayHeap() + ", postgres.pool-size "
-        + settings.poolSize() + ", wait=" + settings.waitSeconds() + "\n";
-    Path results = outDir.resolve("inbox-results.txt");
-    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-    out.println();
-    out.println("appended to " + results);
+    appendResults(outDir, "inbox", table, "gateway -Xmx" + settings.gatewayHeap() + ", postgres.pool-size "
+        + settings.poolSize() + ", wait=" + settings.waitSeconds());
   }
 
   private static String fmtKiB(long kib) {
@@ -477,4 +445,21 @@ public final class WharfBench {
   private static String fmt3(double v) {
     return String.format(Locale.ROOT, "%.3f", v);
   }
+
+  /**
+   * Prints {@code table} and appends it to {@code MODE-results.txt} in {@code outDir} under a header naming the
+   * run (time, cores, Java, and {@code details}: the mode's settings).
+   */
+  private void appendResults(Path outDir, String mode, ResultTable table, String details) throws java.io.IOException {
+    String rendered = table.render();
+    out.println();
+    out.print(rendered);
+    String header = "# wharf-bench " + mode + ", " + java.time.OffsetDateTime.now().withNano(0) + ", " + Runtime.getRuntime().availableProcessors()
+        + " cores, java " + System.getProperty("java.version") + ", " + details + "\n";
+    Path results = outDir.resolve(mode + "-results.txt");
+    Files.writeString(results, header + rendered + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+    out.println();
+    out.println("appended to " + results);
+  }
+
 }
