@@ -2,13 +2,28 @@ package dev.wharf.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.StreamResetException;
+import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -52,6 +67,87 @@ class EarlyAnswerTest {
         sending.get(30, TimeUnit.SECONDS);
       }
     }
+  }
+
+  /**
+   * Over HTTP/2 (h2c) a connection carries many requests at once, so a refusal sent before its body was read
+   * ends that one stream and never the connection: here, on one connection, a long-poll waits while an upload is
+   * refused after its first 64 KiB (the client then holds the rest). The refusal arrives at once, the stream is
+   * reset with NO_ERROR once the bounded drain gives up on the held body (RFC 9113 §8.1), and the long-poll and a
+   * later request on the same connection are answered. Closing the connection instead cut every other stream on
+   * it (the HTTP fuzz test once saw that as stray 500s and 503s).
+   */
+  @Test
+  void anHttp2RefusalEndsItsOwnStreamAndNotTheConnection() throws Exception {
+    TestStack stack = TestStack.get();
+    TestStack.Tenant tenant = get(stack.newTenant());
+    HttpClientAgent client = stack.vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(stack.port), new PoolOptions().setHttp2MaxSize(1));
+    Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
+    try {
+      Future<JsonObject> poll = client.request(HttpMethod.GET, "/v1/inbox?wait=3").compose(request -> {
+        connections.add(request.connection());
+        return request.putHeader("Authorization", "Bearer " + tenant.tokenA()).send();
+      }).compose(response -> response.body().map(body -> new JsonObject().put("status", response.statusCode()).put("body", body.toString())));
+
+      CompletableFuture<Long> reset = new CompletableFuture<>();
+      HttpClientRequest upload = get(client.request(HttpMethod.POST, "/v1/files"));
+      connections.add(upload.connection());
+      upload.exceptionHandler(e -> reset.complete(e instanceof StreamResetException r ? r.getCode() : -1L))
+          .putHeader("Authorization", "Bearer wh_not_a_token").putHeader("X-Wharf-Filename", "big.bin")
+          .putHeader("Content-Type", "application/octet-stream").putHeader("Content-Length", Integer.toString(BODY));
+      Future<HttpClientResponse> refused = upload.response();
+      get(upload.write(Buffer.buffer(new byte[64 * 1024])));
+      // The rest of the body is never sent: the answer must not wait for it.
+      HttpClientResponse refusal = get(refused);
+      assertThat(refusal.statusCode()).isEqualTo(401);
+      assertThat(refusal.getHeader("Connection")).as("no connection header over HTTP/2").isNull();
+      assertThat(reset.get(20, TimeUnit.SECONDS)).as("the refused stream's reset code (NO_ERROR)").isZero();
+
+      JsonObject polled = get(poll);
+      assertThat(polled.getInteger("status")).as("the long-poll on the same connection: " + polled).isEqualTo(200);
+      HttpClientResponse later = get(client.request(HttpMethod.GET, "/healthz").compose(request -> {
+        connections.add(request.connection());
+        return request.send();
+      }));
+      assertThat(later.statusCode()).isEqualTo(200);
+      assertThat(connections).as("one connection carried all three").hasSize(1);
+    } finally {
+      get(client.close());
+    }
+  }
+
+  /**
+   * The JDK's {@code HttpClient} over h2c, whose JDK 17 version never completes an exchange whose stream is
+   * reset after a complete answer: a refused body that the client sends in full is drained, so the client gets
+   * its 401 and the long-poll beside it its 200.
+   */
+  @Test
+  void theJdkClientOverH2cGetsItsRefusalAndKeepsItsConnection() throws Exception {
+    TestStack stack = TestStack.get();
+    TestStack.Tenant tenant = get(stack.newTenant());
+    java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+    String base = "http://127.0.0.1:" + stack.port;
+    var upgraded = client.send(java.net.http.HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(upgraded.version()).as("the client upgraded to h2c").isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+    for (int round = 0; round < 3; round++) {
+      var poll = client.sendAsync(java.net.http.HttpRequest.newBuilder(URI.create(base + "/v1/inbox?wait=1"))
+          .header("Authorization", "Bearer " + tenant.tokenA()).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      var refused = client.send(java.net.http.HttpRequest.newBuilder(URI.create(base + "/v1/files"))
+          .header("Authorization", "Bearer wh_not_a_token").header("X-Wharf-Filename", "big.bin")
+          .header("Content-Type", "application/octet-stream")
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(new byte[1024 * 1024])).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(refused.statusCode()).as(refused.body()).isEqualTo(401);
+      assertThat(refused.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+      var polled = poll.get(30, TimeUnit.SECONDS);
+      assertThat(polled.statusCode()).as("the long-poll beside it: " + polled.body()).isEqualTo(200);
+    }
+  }
+
+  private static <T> T get(Future<T> future) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
   private static String readHead(InputStream in) throws IOException {

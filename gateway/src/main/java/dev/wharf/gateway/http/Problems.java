@@ -65,10 +65,8 @@ public final class Problems implements Handler<RoutingContext> {
     if (problem instanceof ServerException server && server.retryAfterSeconds() > 0) {
       response.putHeader("Retry-After", Integer.toString(server.retryAfterSeconds()));
     }
-    if (!ctx.request().isEnded()) {
-      // The body was not read; the connection cannot carry another request.
-      response.putHeader("Connection", "close");
-    }
+    // The body was not read: this request's connection (HTTP/1.x) or stream (HTTP/2) ends with the answer.
+    boolean unread = EarlyAnswers.markUnread(ctx);
     JsonObject body = new JsonObject()
         .put("type", "https://wharf.dev/problems/" + problem.code())
         .put("title", title(problem.status()))
@@ -76,13 +74,12 @@ public final class Problems implements Handler<RoutingContext> {
         .put("code", problem.code())
         .put("detail", problem.getMessage())
         .put("request_id", RequestIds.of(ctx));
-    boolean unread = !ctx.request().isEnded();
     response.setStatusCode(problem.status())
         .putHeader("Content-Type", "application/problem+json")
         .end(Replies.encode(body))
         .onComplete(ar -> {
           if (unread) {
-            LingeringClose.after(ctx);
+            EarlyAnswers.after(ctx);
           }
         });
   }

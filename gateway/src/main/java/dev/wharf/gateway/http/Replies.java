@@ -60,13 +60,10 @@ final class Replies {
     if (location != null && answer.statusCode() == 201) {
       response.putHeader("Location", location);
     }
-    boolean unread = !ctx.request().isEnded();
-    if (unread) {
-      response.putHeader("Connection", "close");
-    }
+    boolean unread = EarlyAnswers.markUnread(ctx);
     response.end(encode(answer.body())).onComplete(ar -> {
       if (unread) {
-        LingeringClose.after(ctx);
+        EarlyAnswers.after(ctx);
       }
     });
   }

@@ -194,10 +194,12 @@ final class TusRoutes {
     if (complete) {
       response.putHeader("X-Wharf-File", "/v1/files/" + session.fileId());
     }
-    if (!ctx.request().isEnded()) {
-      response.putHeader("Connection", "close");
-    }
-    response.end();
+    boolean unread = EarlyAnswers.markUnread(ctx);
+    response.end().onComplete(ar -> {
+      if (unread) {
+        EarlyAnswers.after(ctx);
+      }
+    });
     return null;
   }
 
