@@ -273,14 +273,7 @@ final class GatewayProcess implements AutoCloseable {
 
   /** CPU time (user + system) the gateway process has used so far, in seconds; -1 where /proc has none. */
   double cpuSeconds() {
-    try {
-      String stat = Files.readString(Path.of("/proc", Long.toString(pid()), "stat"));
-      // Fields after the command name, which is in parentheses and may hold spaces: utime is 14th, stime 15th.
-      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
-    } catch (IOException | RuntimeException e) {
-      return -1;
-    }
+    return ProcessCpu.of(pid());
   }
 
   /** SIGTERM, a graceful stop of at most 20 s, then SIGKILL. Idempotent. */

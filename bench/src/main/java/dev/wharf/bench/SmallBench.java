@@ -57,9 +57,24 @@ final class SmallBench implements AutoCloseable {
   record Settings(int connections, int seconds, int warmupSeconds, int rounds, int presignedKeys, int ackDeliveries, List<String> only,
       boolean verifying) {}
 
-  /** One workload's totals over the counted rounds. */
-  record Figure(String name, long ok, long failed, double seconds, double gatewayCpuSeconds, double benchCpuSeconds,
-      Map<String, Long> failures, double settleSeconds, double settleGatewayCpuSeconds) {
+  /**
+   * CPU seconds used meanwhile by each process of the run: the gateway, this JVM (the load generator and the
+   * in-process s3proxy), and every PostgreSQL and Redis server process on the machine.
+   */
+  record Cpu(double gateway, double bench, double postgres, double redis) {
+    static final Cpu ZERO = new Cpu(0, 0, 0, 0);
+
+    Cpu minus(Cpu earlier) {
+      return new Cpu(gateway - earlier.gateway, bench - earlier.bench, postgres - earlier.postgres, redis - earlier.redis);
+    }
+
+    Cpu plus(Cpu other) {
+      return new Cpu(gateway + other.gateway, bench + other.bench, postgres + other.postgres, redis + other.redis);
+    }
+  }
+
+  /** One workload's totals over the counted rounds; {@code settle} is what verifying the uploads took after them. */
+  record Figure(String name, long ok, long failed, double seconds, Cpu cpu, Map<String, Long> failures, double settleSeconds, Cpu settle) {
     double perSecond() {
       return ok / seconds;
     }
@@ -71,15 +86,32 @@ final class SmallBench implements AutoCloseable {
 
     /** Gateway CPU per request, the settling afterwards included. */
     double settledGatewayCpuMsPerRequest() {
-      return (gatewayCpuSeconds + settleGatewayCpuSeconds) * 1000 / Math.max(1, ok + failed);
+      return perRequest(cpu.gateway() + settle.gateway());
     }
 
     double gatewayCpuMsPerRequest() {
-      return gatewayCpuSeconds * 1000 / Math.max(1, ok + failed);
+      return perRequest(cpu.gateway());
     }
 
     double benchCpuMsPerRequest() {
-      return benchCpuSeconds * 1000 / Math.max(1, ok + failed);
+      return perRequest(cpu.bench());
+    }
+
+    double postgresCpuMsPerRequest() {
+      return perRequest(cpu.postgres());
+    }
+
+    double redisCpuMsPerRequest() {
+      return perRequest(cpu.redis());
+    }
+
+    /** Every measured process together: on a machine whose cores are all busy, what bounds the rate. */
+    double allCpuMsPerRequest() {
+      return perRequest(cpu.gateway() + cpu.bench() + cpu.postgres() + cpu.redis());
+    }
+
+    private double perRequest(double cpuSeconds) {
+      return cpuSeconds * 1000 / Math.max(1, ok + failed);
     }
   }
 
@@ -160,15 +192,15 @@ final class SmallBench implements AutoCloseable {
         if (name.equals("POST /v1/files") && settings.verifying()) {
           // The uploads' ingest jobs run after their 201s: wait until every one ended, and count that time and
           // the gateway's CPU meanwhile as the uploads' own, so no later workload pays for them.
-          double cpuBefore = gateway.cpuSeconds();
+          Cpu cpuBefore = cpuNow();
           long t0 = System.nanoTime();
           awaitIngestDrained();
-          f = new Figure(f.name(), f.ok(), f.failed(), f.seconds(), f.gatewayCpuSeconds(), f.benchCpuSeconds(), f.failures(),
-              (System.nanoTime() - t0) / 1e9, gateway.cpuSeconds() - cpuBefore);
+          f = new Figure(f.name(), f.ok(), f.failed(), f.seconds(), f.cpu(), f.failures(), (System.nanoTime() - t0) / 1e9,
+              cpuNow().minus(cpuBefore));
         }
         rounds.get(name).add(f);
-        out.printf(Locale.ROOT, "    %-24s %8.0f /s  gateway %.3f ms cpu/request  bench %.3f ms cpu/request%s%s%n", name, f.perSecond(),
-            f.gatewayCpuMsPerRequest(), f.benchCpuMsPerRequest(),
+        out.printf(Locale.ROOT, "    %-24s %8.0f /s  cpu ms/request: gateway %.3f  bench+s3proxy %.3f  postgres %.3f  redis %.3f%s%s%n",
+            name, f.perSecond(), f.gatewayCpuMsPerRequest(), f.benchCpuMsPerRequest(), f.postgresCpuMsPerRequest(), f.redisCpuMsPerRequest(),
             f.settleSeconds() == 0 ? "" : String.format(Locale.ROOT, "  (+ %.1f s verifying them after: %.0f /s, gateway %.3f ms cpu/upload in all)",
                 f.settleSeconds(), f.settledPerSecond(), f.settledGatewayCpuMsPerRequest()),
             f.failed() == 0 ? "" : "  failed " + f.failed() + " " + f.failures());
@@ -179,9 +211,8 @@ final class SmallBench implements AutoCloseable {
       Map<String, Long> failures = new LinkedHashMap<>();
       figures.forEach(f -> f.failures().forEach((k, v) -> failures.merge(k, v, Long::sum)));
       totals.put(name, new Figure(name, figures.stream().mapToLong(Figure::ok).sum(), figures.stream().mapToLong(Figure::failed).sum(),
-          figures.stream().mapToDouble(Figure::seconds).sum(), figures.stream().mapToDouble(Figure::gatewayCpuSeconds).sum(),
-          figures.stream().mapToDouble(Figure::benchCpuSeconds).sum(), failures, figures.stream().mapToDouble(Figure::settleSeconds).sum(),
-          figures.stream().mapToDouble(Figure::settleGatewayCpuSeconds).sum()));
+          figures.stream().mapToDouble(Figure::seconds).sum(), figures.stream().map(Figure::cpu).reduce(Cpu.ZERO, Cpu::plus), failures,
+          figures.stream().mapToDouble(Figure::settleSeconds).sum(), figures.stream().map(Figure::settle).reduce(Cpu.ZERO, Cpu::plus)));
     });
     return totals;
   }
@@ -192,8 +223,7 @@ final class SmallBench implements AutoCloseable {
     AtomicLong failed = new AtomicLong();
     AtomicLong sequence = new AtomicLong();
     Map<String, Long> failures = new java.util.concurrent.ConcurrentHashMap<>();
-    double cpuBefore = gateway.cpuSeconds();
-    double benchBefore = benchCpuSeconds();
+    Cpu cpuBefore = cpuNow();
     long start = System.nanoTime();
     long end = start + TimeUnit.SECONDS.toNanos(seconds);
     List<Future<Void>> loops = new ArrayList<>();
@@ -204,8 +234,7 @@ final class SmallBench implements AutoCloseable {
     }
     Future.all(loops).toCompletionStage().toCompletableFuture().get(seconds + 60L, TimeUnit.SECONDS);
     double elapsed = (System.nanoTime() - start) / 1e9;
-    return new Figure(name, ok.get(), failed.get(), elapsed, gateway.cpuSeconds() - cpuBefore, benchCpuSeconds() - benchBefore,
-        new LinkedHashMap<>(failures), 0, 0);
+    return new Figure(name, ok.get(), failed.get(), elapsed, cpuNow().minus(cpuBefore), new LinkedHashMap<>(failures), 0, Cpu.ZERO);
   }
 
   /** Waits (up to ten minutes) until no ingest job is queued or running. */
@@ -293,6 +322,10 @@ final class SmallBench implements AutoCloseable {
       }
       return b.toJsonObject();
     })).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  private Cpu cpuNow() {
+    return new Cpu(gateway.cpuSeconds(), benchCpuSeconds(), ProcessCpu.ofCommand("postgres"), ProcessCpu.ofCommand("redis-server"));
   }
 
   private static double benchCpuSeconds() {

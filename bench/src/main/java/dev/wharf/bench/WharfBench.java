@@ -180,8 +180,12 @@ public final class WharfBench {
     } else {
       table.add("gateway cpu per upload (ms)", fmt3(upload.gatewayCpuMsPerRequest()));
     }
-    table.add("bench cpu per request, presigned / via gateway (ms)", fmt3(put.benchCpuMsPerRequest()) + " / "
+    table.add("bench+s3proxy cpu per request, presigned / via gateway (ms)", fmt3(put.benchCpuMsPerRequest()) + " / "
         + fmt3(upload.benchCpuMsPerRequest()));
+    table.add("postgres + redis cpu per upload via gateway (ms)", fmt3(upload.postgresCpuMsPerRequest()) + " + "
+        + fmt3(upload.redisCpuMsPerRequest()));
+    table.add("all processes' cpu per request, presigned / via gateway (ms)", fmt3(put.allCpuMsPerRequest()) + " / "
+        + fmt3(upload.allCpuMsPerRequest()));
     table.add("GET /healthz (/s)", fmt0(health.perSecond()));
     table.add("gateway cpu per GET /healthz (ms)", fmt3(health.gatewayCpuMsPerRequest()));
     for (String name : List.of("GET /v1/inbox", "POST /v1/inbox/{id}/ack")) {
