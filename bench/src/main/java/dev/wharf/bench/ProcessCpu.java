@@ -21,8 +21,8 @@ final class ProcessCpu {
   }
 
   /**
-   * User + system CPU seconds used so far by every process on the machine whose command name is {@code command}
-   * ({@code postgres}, {@code redis-server}), with the time of their children that ended and were waited for (a
+   * User + system CPU seconds used so far by every process on the machine whose command name starts with
+   * {@code command} ({@code postgres}; {@code redis-server}, which the embedded Redis's binary name extends), with the time of their children that ended and were waited for (a
    * PostgreSQL backend that exits leaves its time in the postmaster's). Between two readings, the difference
    * is what those servers spent meanwhile, whoever asked them.
    */
@@ -39,7 +39,7 @@ final class ProcessCpu {
         }
         int open = stat.indexOf('(');
         int close = stat.lastIndexOf(')');
-        if (open < 0 || close < open || !stat.substring(open + 1, close).equals(command)) {
+        if (open < 0 || close < open || !stat.substring(open + 1, close).startsWith(command)) {
           continue;
         }
         long[] times = parse(stat);

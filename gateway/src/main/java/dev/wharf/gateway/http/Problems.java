@@ -24,6 +24,14 @@ public final class Problems implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     Throwable failure = ctx.failure();
+    if (ctx.response().closed() && !(failure instanceof WharfException)) {
+      // The client hung up (its connection or stream is gone) and the failure is most likely that hang-up
+      // reaching whatever was reading the body: nobody can read an answer, and a closed socket of the client's
+      // is not a dependency outage, which is what a bare HttpClosedException would otherwise be taken for.
+      log.info("request abandoned by the client [request={}, method={}, path={}, cause={}]", RequestIds.of(ctx),
+          ctx.request().method(), loggablePath(ctx), String.valueOf(failure));
+      return;
+    }
     answer(ctx, classify(ctx, failure), failure);
   }
 

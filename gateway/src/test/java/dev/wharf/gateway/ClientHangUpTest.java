@@ -1,0 +1,81 @@
+package dev.wharf.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A client that hangs up in the middle of its body is logged as gone, not as a dependency outage: the bare
+ * "connection closed" its hang-up raises in the body reader is the same exception type as a storage connection
+ * that drops, and was once answered (to nobody) and logged as {@code dependency_unavailable}, which sends an
+ * operator looking for an outage that is not there.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ClientHangUpTest {
+
+  private final ListAppender<ILoggingEvent> captured = new ListAppender<>();
+  private Logger root;
+
+  @BeforeEach
+  void capture() {
+    root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    captured.start();
+    root.addAppender(captured);
+  }
+
+  @AfterEach
+  void release() {
+    root.detachAppender(captured);
+  }
+
+  @Test
+  void aHangUpMidBodyIsLoggedAsAbandonedNotAsAnOutage() throws Exception {
+    TestStack stack = TestStack.get();
+    TestStack.Tenant tenant = stack.newTenant().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    // One complete request first, so the token is in the gateway's cache and the next request reaches its body
+    // reader in the same event-loop turn as its head, before the hang-up can be seen.
+    HttpResponse<String> warm = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + stack.port + "/v1/inbox"))
+        .header("Authorization", "Bearer " + tenant.tokenA()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(warm.statusCode()).isEqualTo(200);
+
+    String requestId = "hangup-" + UUID.randomUUID();
+    try (Socket socket = new Socket("127.0.0.1", stack.port)) {
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /v1/inbox/" + UUID.randomUUID() + "/reject HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tenant.tokenA()
+          + "\r\nX-Request-Id: " + requestId + "\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"reason\":").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+    }
+
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    List<String> lines = linesOf(requestId);
+    while (lines.stream().noneMatch(l -> l.contains("abandoned by the client")) && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+      lines = linesOf(requestId);
+    }
+    assertThat(lines).as("the gateway's log lines for the hung-up request").anyMatch(l -> l.contains("abandoned by the client"))
+        .noneMatch(l -> l.contains("unavailable"));
+  }
+
+  private List<String> linesOf(String requestId) {
+    synchronized (captured.list) {
+      return captured.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(requestId)).toList();
+    }
+  }
+}
