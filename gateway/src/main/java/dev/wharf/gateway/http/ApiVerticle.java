@@ -29,6 +29,10 @@ public final class ApiVerticle extends VerticleBase {
     var http = services.config().http();
     HeadDeadlines deadlines = new HeadDeadlines(vertx, http.headerTimeout().toMillis(), http.idleTimeout().toMillis());
     router = Router.router(vertx);
+    // Failures met on the main router go to the one failure handler without being matched against any route's
+    // path first: a request target that is not a path ("%zz", no leading slash) is failed by Vert.x Web before
+    // routing, and matching that failure against a path route threw on the broken escape.
+    router.route().failureHandler(problems);
     router.route().handler(deadlines);
     router.route().handler(new RequestIds());
     router.route().handler(new RequestChecks());
@@ -53,7 +57,6 @@ public final class ApiVerticle extends VerticleBase {
         .mount(under("/v1/deliveries"), under("/v1/devices"));
     new InboxRoutes(services.deliveries(), services.blobs(), waiters).mount(under("/v1/inbox"));
     router.route().last().handler(ctx -> ctx.fail(ClientException.notFound("route")));
-    router.route().failureHandler(problems);
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(http.host())
         .setPort(http.port())

@@ -96,6 +96,11 @@ public final class Problems implements Handler<RoutingContext> {
     if (failure instanceof WharfException w) {
       return w;
     }
+    String path = ctx.request().path();
+    if (path == null || !path.startsWith("/")) {
+      // Vert.x Web fails a request target that is not a path (no leading slash) with a bare 400 before routing.
+      return ClientException.badRequest("malformed_path", "the request target is not an absolute path");
+    }
     if (failure instanceof HttpException http) {
       return new ClientException(http.getStatusCode(), codeFor(http.getStatusCode()),
           http.getPayload() != null ? http.getPayload() : title(http.getStatusCode()));

@@ -32,6 +32,18 @@ class MalformedRequestTest {
     assertProblem(send("GET /v1/files/a%/content HTTP/1.1\r\nHost: x\r\n\r\n"), 400, "malformed_path");
   }
 
+  /**
+   * A request target that is not a path at all (no leading slash): Vert.x Web fails it with a bare 400 before any
+   * route runs, and matching that failure to a handler threw on the broken escape (logged as "Unhandled exception
+   * in router" with a stack trace, answered in plain text). Now it is a problem like the rest.
+   */
+  @Test
+  void aTargetThatIsNotAPathIsMalformedPath() throws Exception {
+    assertProblem(send("GET %zz HTTP/1.1\r\nHost: x\r\n\r\n"), 400, "malformed_path");
+    assertProblem(send("GET abc HTTP/1.1\r\nHost: x\r\n\r\n"), 400, "malformed_path");
+    assertProblem(send("POST v1%2Ffiles HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"), 400, "malformed_path");
+  }
+
   @Test
   void aBrokenPercentEncodingInTheQueryIsMalformedQuery() throws Exception {
     assertProblem(send("GET /v1/files?cursor=%zz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t.tokenA() + "\r\n\r\n"), 400,
