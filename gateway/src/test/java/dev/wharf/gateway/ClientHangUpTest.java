@@ -5,6 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -63,18 +70,52 @@ class ClientHangUpTest {
       out.flush();
     }
 
+    List<String> lines = awaitAbandoned(requestId);
+    assertThat(lines).as("the gateway's log lines for the hung-up request").anyMatch(l -> l.contains("abandoned by the client"))
+        .noneMatch(l -> l.contains("unavailable"));
+  }
+
+  /** The same over h2c: the client closes its connection while a stream's body is half sent. */
+  @Test
+  void anHttp2HangUpMidBodyIsLoggedAsAbandonedNotAsAnOutage() throws Exception {
+    TestStack stack = TestStack.get();
+    TestStack.Tenant tenant = stack.newTenant().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    HttpClientAgent client = stack.vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(stack.port), new PoolOptions().setHttp2MaxSize(1));
+    String requestId = "h2-hangup-" + UUID.randomUUID();
+    try {
+      HttpClientResponse warm = get(client.request(HttpMethod.GET, "/v1/inbox")
+          .compose(r -> r.putHeader("Authorization", "Bearer " + tenant.tokenA()).send()));
+      assertThat(warm.statusCode()).isEqualTo(200);
+      HttpClientRequest held = get(client.request(HttpMethod.POST, "/v1/inbox/" + UUID.randomUUID() + "/reject"));
+      held.exceptionHandler(expected -> { });
+      held.putHeader("Authorization", "Bearer " + tenant.tokenA()).putHeader("X-Request-Id", requestId)
+          .putHeader("Content-Type", "application/json").putHeader("Content-Length", "1000");
+      get(held.write("{\"reason\":"));
+    } finally {
+      get(client.close());
+    }
+    List<String> lines = awaitAbandoned(requestId);
+    assertThat(lines).as("the gateway's log lines for the hung-up stream").anyMatch(l -> l.contains("abandoned by the client"))
+        .noneMatch(l -> l.contains("unavailable"));
+  }
+
+  private List<String> awaitAbandoned(String requestId) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     List<String> lines = linesOf(requestId);
     while (lines.stream().noneMatch(l -> l.contains("abandoned by the client")) && System.nanoTime() < deadline) {
       Thread.onSpinWait();
       lines = linesOf(requestId);
     }
-    assertThat(lines).as("the gateway's log lines for the hung-up request").anyMatch(l -> l.contains("abandoned by the client"))
-        .noneMatch(l -> l.contains("unavailable"));
+    return lines;
+  }
+
+  private static <T> T get(io.vertx.core.Future<T> future) throws Exception {
+    return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
   private List<String> linesOf(String requestId) {
-    synchronized (captured.list) {
+    synchronized (captured) { // AppenderBase appends under the appender's own lock
       return captured.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(requestId)).toList();
     }
   }

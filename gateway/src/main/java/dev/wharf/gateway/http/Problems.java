@@ -5,7 +5,10 @@ import dev.wharf.error.Outages;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.StreamResetException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.HttpException;
@@ -24,15 +27,32 @@ public final class Problems implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     Throwable failure = ctx.failure();
-    if (ctx.response().closed() && !(failure instanceof WharfException)) {
-      // The client hung up (its connection or stream is gone) and the failure is most likely that hang-up
-      // reaching whatever was reading the body: nobody can read an answer, and a closed socket of the client's
-      // is not a dependency outage, which is what a bare HttpClosedException would otherwise be taken for.
+    if (abandoned(ctx, failure)) {
       log.info("request abandoned by the client [request={}, method={}, path={}, cause={}]", RequestIds.of(ctx),
           ctx.request().method(), loggablePath(ctx), String.valueOf(failure));
+      if (!ctx.response().closed()) {
+        ctx.response().reset();
+      }
       return;
     }
     answer(ctx, classify(ctx, failure), failure);
+  }
+
+  /**
+   * Whether the client hung up: its connection (HTTP/1.x) is closed, or its stream (HTTP/2) was closed or reset
+   * under the request. The failure is then that hang-up reaching whatever was reading the body; nobody can read
+   * an answer, and a closed socket of the client's is not a dependency outage, which is what a bare
+   * {@code HttpClosedException} would otherwise be taken for (storage failures come wrapped as Wharf's own).
+   */
+  private static boolean abandoned(RoutingContext ctx, Throwable failure) {
+    if (failure instanceof WharfException) {
+      return false;
+    }
+    if (ctx.response().closed()) {
+      return true;
+    }
+    return ctx.request().version() == HttpVersion.HTTP_2
+        && (failure instanceof HttpClosedException || failure instanceof StreamResetException);
   }
 
   /**
@@ -95,6 +115,13 @@ public final class Problems implements Handler<RoutingContext> {
   private static WharfException classify(RoutingContext ctx, Throwable failure) {
     if (failure instanceof WharfException w) {
       return w;
+    }
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof io.netty.handler.codec.http2.Http2Exception) {
+        // The HTTP/2 codec failed on the client's frames (a header block over the limit on any stream of the
+        // connection is a connection error): the request came on a connection its client broke.
+        return ClientException.badRequest("http2_error", "the HTTP/2 connection of this request failed: " + t.getMessage());
+      }
     }
     String path = ctx.request().path();
     if (path == null || !path.startsWith("/")) {
