@@ -123,6 +123,10 @@ public final class Problems implements Handler<RoutingContext> {
         return ClientException.badRequest("http2_error", "the HTTP/2 connection of this request failed: " + t.getMessage());
       }
     }
+    if (failure instanceof io.vertx.pgclient.PgException pg && "22021".equals(pg.getSqlState())) {
+      // character_not_in_repertoire: text from the request that PostgreSQL cannot store (a NUL, say).
+      return ClientException.badRequest("invalid_text", "a text value in the request holds a character that cannot be stored (NUL)");
+    }
     String path = ctx.request().path();
     if (path == null || !path.startsWith("/")) {
       // Vert.x Web fails a request target that is not a path (no leading slash) with a bare 400 before routing.

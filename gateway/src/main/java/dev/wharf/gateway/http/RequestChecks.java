@@ -23,6 +23,11 @@ final class RequestChecks implements Handler<RoutingContext> {
   public void handle(RoutingContext ctx) {
     try {
       ctx.normalizedPath();
+      if (ctx.request().path().contains("%00")) {
+        // A NUL is valid percent-encoding but no id, name or token holds one, and PostgreSQL cannot store it in text.
+        Problems.answer(ctx, ClientException.badRequest("malformed_path", "the request path holds a NUL character (%00)"));
+        return;
+      }
     } catch (IllegalArgumentException e) {
       Problems.answer(ctx, ClientException.badRequest("malformed_path", "the request path is not a valid URI path: " + e.getMessage()));
       return;

@@ -42,6 +42,33 @@ class MalformedRequestTest {
     assertProblem(send("GET /v1/files/a%/content HTTP/1.1\r\nHost: x\r\n\r\n"), 400, "malformed_path");
   }
 
+  /** A NUL in the path is refused before any route: it once reached PostgreSQL as a tenant id and came back 500. */
+  @Test
+  void aNulInThePathIsMalformedPath() throws Exception {
+    assertProblem(send("DELETE /v1/admin/tenants/wh_g_%00/tokens/" + UUID.randomUUID() + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+        + TestStack.ADMIN_TOKEN + "\r\n\r\n"), 400, "malformed_path");
+    assertProblem(send("GET /v1/files/%00 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + t.tokenA() + "\r\n\r\n"), 400, "malformed_path");
+  }
+
+  /**
+   * The router matches {@code /v1/tus/{id}/} (one trailing slash) to the tus PATCH route, which streams its body;
+   * the body handler took such a request for a buffered one, and over HTTP/2 the PATCH route's pause of a request
+   * already read threw (500). Now a trailing slash streams like the bare path.
+   */
+  @Test
+  void aTusPatchWithATrailingSlashIsNoServerErrorOverHttp2() throws Exception {
+    java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+    String base = "http://127.0.0.1:" + stack.port;
+    for (String body : List.of("", "abc")) {
+      var answer = client.send(java.net.http.HttpRequest.newBuilder(URI.create(base + "/v1/tus/" + UUID.randomUUID() + "/"))
+          .header("Authorization", "Bearer " + t.tokenA()).header("Tus-Resumable", "1.0.0").header("Upload-Offset", "0")
+          .header("Content-Type", "application/offset+octet-stream")
+          .method("PATCH", java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(answer.statusCode()).as("PATCH with %d body bytes over %s: %s", body.length(), answer.version(), answer.body())
+          .isEqualTo(404);
+    }
+  }
+
   /**
    * A request target that is not a path at all (no leading slash): Vert.x Web fails it with a bare 400 before any
    * route runs, and matching that failure to a handler threw on the broken escape (logged as "Unhandled exception
