@@ -64,8 +64,14 @@ final class TusRoutes {
     // X-HTTP-Method-Override, as the tus protocol allows.
     router.post("/v1/tus/:id").handler(ctx -> {
       String override = ctx.request().getHeader("X-HTTP-Method-Override");
-      io.vertx.core.http.HttpMethod method = override == null ? null : io.vertx.core.http.HttpMethod.valueOf(override.trim().toUpperCase(Locale.ROOT));
-      if (method == io.vertx.core.http.HttpMethod.PATCH || method == io.vertx.core.http.HttpMethod.HEAD || method == io.vertx.core.http.HttpMethod.DELETE) {
+      // Matched as text: any other value, a malformed one included, is the 405 below.
+      io.vertx.core.http.HttpMethod method = override == null ? null : switch (override.trim().toUpperCase(Locale.ROOT)) {
+        case "PATCH" -> io.vertx.core.http.HttpMethod.PATCH;
+        case "HEAD" -> io.vertx.core.http.HttpMethod.HEAD;
+        case "DELETE" -> io.vertx.core.http.HttpMethod.DELETE;
+        default -> null;
+      };
+      if (method != null) {
         ctx.reroute(method, ctx.request().path());
       } else {
         ctx.fail(new ClientException(405, "method_not_allowed", "POST to an upload URL needs X-HTTP-Method-Override: PATCH, HEAD or DELETE"));

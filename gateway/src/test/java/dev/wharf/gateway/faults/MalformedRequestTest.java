@@ -69,6 +69,13 @@ class MalformedRequestTest {
     }
   }
 
+  /** A tus method override that is no method name at all is the same 405 as any other unknown one (it was a 500). */
+  @Test
+  void aMalformedTusMethodOverrideIs405() throws Exception {
+    assertProblem(send("POST /v1/tus/" + UUID.randomUUID() + " HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nAuthorization: Bearer "
+        + t.tokenA() + "\r\nX-HTTP-Method-Override: PA,TCH\r\nContent-Length: 0\r\n\r\n"), 405, "method_not_allowed");
+  }
+
   /**
    * A request target that is not a path at all (no leading slash): Vert.x Web fails it with a bare 400 before any
    * route runs, and matching that failure to a handler threw on the broken escape (logged as "Unhandled exception
