@@ -2,9 +2,6 @@ package dev.wharf.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
@@ -19,6 +16,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -26,7 +24,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
 
 /**
  * A client that hangs up in the middle of its body is logged as gone, not as a dependency outage: the bare
@@ -37,25 +34,22 @@ import org.slf4j.LoggerFactory;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ClientHangUpTest {
 
-  private final ListAppender<ILoggingEvent> captured = new ListAppender<>();
-  private Logger root;
+  private LogCapture logs;
 
   @BeforeEach
   void capture() {
-    root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    captured.start();
-    root.addAppender(captured);
+    logs = LogCapture.attach();
   }
 
   @AfterEach
   void release() {
-    root.detachAppender(captured);
+    logs.close();
   }
 
   @Test
   void aHangUpMidBodyIsLoggedAsAbandonedNotAsAnOutage() throws Exception {
     TestStack stack = TestStack.get();
-    TestStack.Tenant tenant = stack.newTenant().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    TestStack.Tenant tenant = TestStack.await(stack.newTenant());
     // One complete request first, so the token is in the gateway's cache and the next request reaches its body
     // reader in the same event-loop turn as its head, before the hang-up can be seen.
     HttpResponse<String> warm = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + stack.port + "/v1/inbox"))
@@ -79,44 +73,28 @@ class ClientHangUpTest {
   @Test
   void anHttp2HangUpMidBodyIsLoggedAsAbandonedNotAsAnOutage() throws Exception {
     TestStack stack = TestStack.get();
-    TestStack.Tenant tenant = stack.newTenant().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    TestStack.Tenant tenant = TestStack.await(stack.newTenant());
     HttpClientAgent client = stack.vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
         .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(stack.port), new PoolOptions().setHttp2MaxSize(1));
     String requestId = "h2-hangup-" + UUID.randomUUID();
     try {
-      HttpClientResponse warm = get(client.request(HttpMethod.GET, "/v1/inbox")
+      HttpClientResponse warm = TestStack.await(client.request(HttpMethod.GET, "/v1/inbox")
           .compose(r -> r.putHeader("Authorization", "Bearer " + tenant.tokenA()).send()));
       assertThat(warm.statusCode()).isEqualTo(200);
-      HttpClientRequest held = get(client.request(HttpMethod.POST, "/v1/inbox/" + UUID.randomUUID() + "/reject"));
+      HttpClientRequest held = TestStack.await(client.request(HttpMethod.POST, "/v1/inbox/" + UUID.randomUUID() + "/reject"));
       held.exceptionHandler(expected -> { });
       held.putHeader("Authorization", "Bearer " + tenant.tokenA()).putHeader("X-Request-Id", requestId)
           .putHeader("Content-Type", "application/json").putHeader("Content-Length", "1000");
-      get(held.write("{\"reason\":"));
+      TestStack.await(held.write("{\"reason\":"));
     } finally {
-      get(client.close());
+      TestStack.await(client.close());
     }
     List<String> lines = awaitAbandoned(requestId);
     assertThat(lines).as("the gateway's log lines for the hung-up stream").anyMatch(l -> l.contains("abandoned by the client"))
         .noneMatch(l -> l.contains("unavailable"));
   }
 
-  private List<String> awaitAbandoned(String requestId) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    List<String> lines = linesOf(requestId);
-    while (lines.stream().noneMatch(l -> l.contains("abandoned by the client")) && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-      lines = linesOf(requestId);
-    }
-    return lines;
-  }
-
-  private static <T> T get(io.vertx.core.Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
-
-  private List<String> linesOf(String requestId) {
-    synchronized (captured) { // AppenderBase appends under the appender's own lock
-      return captured.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(requestId)).toList();
-    }
+  private List<String> awaitAbandoned(String requestId) throws InterruptedException {
+    return logs.awaitLinesWith(requestId, lines -> lines.stream().anyMatch(l -> l.contains("abandoned by the client")), Duration.ofSeconds(30));
   }
 }

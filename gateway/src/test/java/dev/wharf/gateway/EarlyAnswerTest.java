@@ -80,7 +80,7 @@ class EarlyAnswerTest {
   @Test
   void anHttp2RefusalEndsItsOwnStreamAndNotTheConnection() throws Exception {
     TestStack stack = TestStack.get();
-    TestStack.Tenant tenant = get(stack.newTenant());
+    TestStack.Tenant tenant = TestStack.await(stack.newTenant());
     HttpClientAgent client = stack.vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
         .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(stack.port), new PoolOptions().setHttp2MaxSize(1));
     Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
@@ -91,29 +91,29 @@ class EarlyAnswerTest {
       }).compose(response -> response.body().map(body -> new JsonObject().put("status", response.statusCode()).put("body", body.toString())));
 
       CompletableFuture<Long> reset = new CompletableFuture<>();
-      HttpClientRequest upload = get(client.request(HttpMethod.POST, "/v1/files"));
+      HttpClientRequest upload = TestStack.await(client.request(HttpMethod.POST, "/v1/files"));
       connections.add(upload.connection());
       upload.exceptionHandler(e -> reset.complete(e instanceof StreamResetException r ? r.getCode() : -1L))
           .putHeader("Authorization", "Bearer wh_not_a_token").putHeader("X-Wharf-Filename", "big.bin")
           .putHeader("Content-Type", "application/octet-stream").putHeader("Content-Length", Integer.toString(BODY));
       Future<HttpClientResponse> refused = upload.response();
-      get(upload.write(Buffer.buffer(new byte[64 * 1024])));
+      TestStack.await(upload.write(Buffer.buffer(new byte[64 * 1024])));
       // The rest of the body is never sent: the answer must not wait for it.
-      HttpClientResponse refusal = get(refused);
+      HttpClientResponse refusal = TestStack.await(refused);
       assertThat(refusal.statusCode()).isEqualTo(401);
       assertThat(refusal.getHeader("Connection")).as("no connection header over HTTP/2").isNull();
       assertThat(reset.get(20, TimeUnit.SECONDS)).as("the refused stream's reset code (NO_ERROR)").isZero();
 
-      JsonObject polled = get(poll);
+      JsonObject polled = TestStack.await(poll);
       assertThat(polled.getInteger("status")).as("the long-poll on the same connection: " + polled).isEqualTo(200);
-      HttpClientResponse later = get(client.request(HttpMethod.GET, "/healthz").compose(request -> {
+      HttpClientResponse later = TestStack.await(client.request(HttpMethod.GET, "/healthz").compose(request -> {
         connections.add(request.connection());
         return request.send();
       }));
       assertThat(later.statusCode()).isEqualTo(200);
       assertThat(connections).as("one connection carried all three").hasSize(1);
     } finally {
-      get(client.close());
+      TestStack.await(client.close());
     }
   }
 
@@ -125,7 +125,7 @@ class EarlyAnswerTest {
   @Test
   void theJdkClientOverH2cGetsItsRefusalAndKeepsItsConnection() throws Exception {
     TestStack stack = TestStack.get();
-    TestStack.Tenant tenant = get(stack.newTenant());
+    TestStack.Tenant tenant = TestStack.await(stack.newTenant());
     java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
     String base = "http://127.0.0.1:" + stack.port;
     var upgraded = client.send(java.net.http.HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
@@ -146,9 +146,6 @@ class EarlyAnswerTest {
     }
   }
 
-  private static <T> T get(Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
 
   private static String readHead(InputStream in) throws IOException {
     ByteArrayOutputStream head = new ByteArrayOutputStream();

@@ -2,10 +2,8 @@ package dev.wharf.gateway.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.wharf.gateway.LogCapture;
 import dev.wharf.gateway.TestStack;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
 
 /**
  * The requests the HTTP fuzz ({@link HttpFuzzTest}) first found answered 500, kept as regressions: each is now a 4xx
@@ -144,12 +141,8 @@ class MalformedRequestTest {
    */
   @Test
   void aProtocolErrorOnAnHttp2ConnectionIsNoServerErrorForTheStreamBesideIt() throws Exception {
-    ListAppender<ILoggingEvent> captured = new ListAppender<>();
-    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    captured.start();
-    root.addAppender(captured);
     CountDownLatch release = new CountDownLatch(1);
-    try {
+    try (LogCapture logs = LogCapture.attach()) {
       java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
       String base = "http://127.0.0.1:" + stack.port;
       // The upgrade, and the token into the gateway's cache, so the held request below reaches its body reader in
@@ -193,25 +186,14 @@ class MalformedRequestTest {
       client.sendAsync(java.net.http.HttpRequest.newBuilder(URI.create(base + "/healthz")).header("X-Filler", "x".repeat(16 * 1024)).build(),
           java.net.http.HttpResponse.BodyHandlers.discarding());
 
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      List<String> lines = linesOf(captured, requestId);
-      while (lines.isEmpty() && System.nanoTime() < deadline) {
-        Thread.onSpinWait();
-        lines = linesOf(captured, requestId);
-      }
+      List<String> lines = logs.awaitLinesWith(requestId, found -> !found.isEmpty(), java.time.Duration.ofSeconds(30));
       assertThat(lines).as("the gateway's log lines for the held request").isNotEmpty()
           .allMatch(l -> l.contains("code=http2_error") || l.contains("abandoned by the client"));
     } finally {
       release.countDown();
-      root.detachAppender(captured);
     }
   }
 
-  private static List<String> linesOf(ListAppender<ILoggingEvent> captured, String requestId) {
-    synchronized (captured) { // AppenderBase appends under the appender's own lock
-      return captured.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(requestId)).toList();
-    }
-  }
 
   private static RawHttp.Answer send(String request) throws Exception {
     return RawHttp.exchange(stack.port, (request.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n"))

@@ -3,44 +3,33 @@ package dev.wharf.gateway.uploads;
 import static dev.wharf.gateway.uploads.TusTesting.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import dev.wharf.gateway.LogCapture;
 import dev.wharf.gateway.TestStack;
 import dev.wharf.gateway.TestStack.Tenant;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
 
 /** Credentials in URLs (grant tokens, presigned signatures) never reach a log line. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class SecretsInLogsTest {
 
-  private final ListAppender<ILoggingEvent> captured = new ListAppender<>();
-  private Logger root;
+  private LogCapture logs;
 
   @BeforeEach
   void capture() {
-    root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    captured.start();
-    root.addAppender(captured);
+    logs = LogCapture.attach();
   }
 
   @AfterEach
   void release() {
-    root.detachAppender(captured);
-  }
-
-  private List<String> lines() {
-    return captured.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+    logs.close();
   }
 
   @Test
@@ -60,7 +49,7 @@ class SecretsInLogsTest {
     String url = new JsonObject(session.body()).getJsonArray("parts").getJsonObject(0).getString("url");
     String signature = url.substring(url.indexOf("X-Amz-Signature=") + "X-Amz-Signature=".length());
 
-    assertThat(lines()).anyMatch(line -> line.contains("/v1/grants/***"));
-    assertThat(lines()).noneMatch(line -> line.contains(token) || line.contains(signature) || line.contains(t.tokenA()));
+    assertThat(logs.lines()).anyMatch(line -> line.contains("/v1/grants/***"));
+    assertThat(logs.lines()).noneMatch(line -> line.contains(token) || line.contains(signature) || line.contains(t.tokenA()));
   }
 }
