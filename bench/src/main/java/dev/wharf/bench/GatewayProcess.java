@@ -276,6 +276,11 @@ final class GatewayProcess implements AutoCloseable {
     return ProcessCpu.of(pid());
   }
 
+  /** The kernel's part of {@link #cpuSeconds()}. */
+  double systemCpuSeconds() {
+    return ProcessCpu.systemOf(pid());
+  }
+
   /** SIGTERM, a graceful stop of at most 20 s, then SIGKILL. Idempotent. */
   @Override
   public void close() {

@@ -20,6 +20,12 @@ final class ProcessCpu {
     return times == null ? -1 : (times[0] + times[1]) / TICKS;
   }
 
+  /** The system (kernel) part of {@link #of}: time spent in system calls, sockets and the scheduler. */
+  static double systemOf(long pid) {
+    long[] times = times(Path.of("/proc", Long.toString(pid), "stat"));
+    return times == null ? -1 : times[1] / TICKS;
+  }
+
   /**
    * User + system CPU seconds used so far by every process on the machine whose command name starts with
    * {@code command} ({@code postgres}; {@code redis-server}, which the embedded Redis's binary name extends), with the time of their children that ended and were waited for (a

@@ -59,17 +59,20 @@ final class SmallBench implements AutoCloseable {
 
   /**
    * CPU seconds used meanwhile by each process of the run: the gateway, this JVM (the load generator and the
-   * in-process s3proxy), and every PostgreSQL and Redis server process on the machine.
+   * in-process s3proxy), and every PostgreSQL and Redis server process on the machine; {@code gatewaySystem} is
+   * the kernel's part of the gateway's (its sockets and system calls), already counted in {@code gateway}.
    */
-  record Cpu(double gateway, double bench, double postgres, double redis) {
-    static final Cpu ZERO = new Cpu(0, 0, 0, 0);
+  record Cpu(double gateway, double gatewaySystem, double bench, double postgres, double redis) {
+    static final Cpu ZERO = new Cpu(0, 0, 0, 0, 0);
 
     Cpu minus(Cpu earlier) {
-      return new Cpu(gateway - earlier.gateway, bench - earlier.bench, postgres - earlier.postgres, redis - earlier.redis);
+      return new Cpu(gateway - earlier.gateway, gatewaySystem - earlier.gatewaySystem, bench - earlier.bench, postgres - earlier.postgres,
+          redis - earlier.redis);
     }
 
     Cpu plus(Cpu other) {
-      return new Cpu(gateway + other.gateway, bench + other.bench, postgres + other.postgres, redis + other.redis);
+      return new Cpu(gateway + other.gateway, gatewaySystem + other.gatewaySystem, bench + other.bench, postgres + other.postgres,
+          redis + other.redis);
     }
   }
 
@@ -91,6 +94,10 @@ final class SmallBench implements AutoCloseable {
 
     double gatewayCpuMsPerRequest() {
       return perRequest(cpu.gateway());
+    }
+
+    double gatewaySystemCpuMsPerRequest() {
+      return perRequest(cpu.gatewaySystem());
     }
 
     double benchCpuMsPerRequest() {
@@ -199,8 +206,8 @@ final class SmallBench implements AutoCloseable {
               cpuNow().minus(cpuBefore));
         }
         rounds.get(name).add(f);
-        out.printf(Locale.ROOT, "    %-24s %8.0f /s  cpu ms/request: gateway %.3f  bench+s3proxy %.3f  postgres %.3f  redis %.3f%s%s%n",
-            name, f.perSecond(), f.gatewayCpuMsPerRequest(), f.benchCpuMsPerRequest(), f.postgresCpuMsPerRequest(), f.redisCpuMsPerRequest(),
+        out.printf(Locale.ROOT, "    %-24s %8.0f /s  cpu ms/request: gateway %.3f (kernel %.3f)  bench+s3proxy %.3f  postgres %.3f  redis %.3f%s%s%n",
+            name, f.perSecond(), f.gatewayCpuMsPerRequest(), f.gatewaySystemCpuMsPerRequest(), f.benchCpuMsPerRequest(), f.postgresCpuMsPerRequest(), f.redisCpuMsPerRequest(),
             f.settleSeconds() == 0 ? "" : String.format(Locale.ROOT, "  (+ %.1f s verifying them after: %.0f /s, gateway %.3f ms cpu/upload in all)",
                 f.settleSeconds(), f.settledPerSecond(), f.settledGatewayCpuMsPerRequest()),
             f.failed() == 0 ? "" : "  failed " + f.failed() + " " + f.failures());
@@ -325,7 +332,7 @@ final class SmallBench implements AutoCloseable {
   }
 
   private Cpu cpuNow() {
-    return new Cpu(gateway.cpuSeconds(), benchCpuSeconds(), ProcessCpu.ofCommand("postgres"), ProcessCpu.ofCommand("redis-server"));
+    return new Cpu(gateway.cpuSeconds(), gateway.systemCpuSeconds(), benchCpuSeconds(), ProcessCpu.ofCommand("postgres"), ProcessCpu.ofCommand("redis-server"));
   }
 
   private static double benchCpuSeconds() {
