@@ -18,6 +18,7 @@ public final class ApiVerticle extends VerticleBase {
   private HttpServer server;
   private InboxWaiters waiters;
   private Router router;
+  private HeadDeadlines deadlines;
   private final Problems problems = new Problems();
 
   public ApiVerticle(Services services) {
@@ -27,7 +28,8 @@ public final class ApiVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     var http = services.config().http();
-    HeadDeadlines deadlines = new HeadDeadlines(vertx, http.headerTimeout().toMillis(), http.idleTimeout().toMillis());
+    deadlines = new HeadDeadlines(vertx, http.headerTimeout().toMillis(), http.idleTimeout().toMillis());
+    deadlines.start();
     router = Router.router(vertx);
     // Failures met on the main router go to the one failure handler without being matched against any route's
     // path first: a request target that is not a path ("%zz", no leading slash) is failed by Vert.x Web before
@@ -70,6 +72,9 @@ public final class ApiVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    if (deadlines != null) {
+      deadlines.stop();
+    }
     Future<Void> released = waiters == null ? Future.succeededFuture() : waiters.releaseAll();
     return released.transform(v -> server == null ? Future.succeededFuture() : server.shutdown(10, TimeUnit.SECONDS));
   }
