@@ -89,9 +89,8 @@ final class DeliveryRoutes {
     }
     String scope = "POST /v1/devices/" + device + "/deliveries";
     // Under a key the staging's own transaction records the answer, so the deliveries and their answer commit together.
-    IdempotencyStore.Claim claim = key == null ? null : new IdempotencyStore.Claim(sender, scope, key);
     java.util.function.Supplier<Future<IdempotencyStore.Answer>> stage = () -> idempotency.once(sender, scope, key,
-        () -> (multipart ? receiveFiles(ctx, sender, device, claim) : receiveFileIds(ctx, sender, device, claim))
+        claim -> (multipart ? receiveFiles(ctx, sender, device, claim) : receiveFileIds(ctx, sender, device, claim))
             .map(list -> new IdempotencyStore.Answer(201, Delivery.stagedAnswer(list), false, claim != null)));
     (multipart ? slots.run(stage) : stage.get())
         .onComplete(ar -> {

@@ -88,9 +88,8 @@ final class FileRoutes {
       ctx.fail(e);
       return;
     }
-    IdempotencyStore.Claim claim = idempotencyKey == null ? null : new IdempotencyStore.Claim(owner, IDEMPOTENCY_SCOPE, idempotencyKey);
     slots.run(() -> idempotency.once(owner, IDEMPOTENCY_SCOPE, idempotencyKey,
-            () -> receive(ctx, command, claim).map(uploaded -> new IdempotencyStore.Answer(201, uploaded.file().toJson(), false, claim != null))))
+            claim -> receive(ctx, command, claim).map(uploaded -> new IdempotencyStore.Answer(201, uploaded.file().toJson(), false, claim != null))))
         .onComplete(ar -> {
           if (ar.failed()) {
             ctx.fail(ar.cause());
