@@ -8,9 +8,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.streams.ReadStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -26,7 +24,7 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
 /**
  * One streamed write into S3: the state machine behind {@link S3BlobStore#put}.
  *
- * <p>Bytes are copied once, from the body's buffers into a part array, and hashed there. A body that ends
+ * <p>The body is gathered into parts by a {@link PartBuffer} (one copy, hashed there). A body that ends
  * before the first part fills goes up as one {@code PutObject}; otherwise each full part goes up as an
  * {@code UploadPart} of a multipart upload, at most {@code partsInFlight} at a time. When a part is full
  * and no slot is free the body is paused, and resumed when a part finishes, so memory stays at about
@@ -64,20 +62,14 @@ final class S3Upload {
 
   private final Promise<StoredBlob> result = Promise.promise();
   private final MessageDigest sha256 = newSha256();
-  private final ArrayDeque<Buffer> backlog = new ArrayDeque<>();
-  private final ArrayDeque<byte[]> spareParts = new ArrayDeque<>();
+  private final PartBuffer parts;
   private final List<Future<CompletedPart>> uploading = new ArrayList<>();
   private final List<CompletedPart> uploaded = new ArrayList<>();
 
-  private byte[] part;
-  private int filled;
-  private byte[] fullPart;
   private long received;
   private int nextPartNumber = 1;
   private Future<String> created;
   private Future<String> uploadId;
-  private boolean bodyPaused;
-  private boolean bodyEnded;
   private boolean finishing;
   private boolean failed;
 
@@ -96,13 +88,14 @@ final class S3Upload {
     this.partsInFlight = partsInFlight;
     this.onMultipart = onMultipart;
     this.timeouts = timeouts;
+    this.parts = new PartBuffer(body, partSize, FIRST_ALLOCATION, sha256::update);
   }
 
   /** Takes over the body (its handlers and flow) and returns what was stored. Call on {@code context}. */
   Future<StoredBlob> start() {
     body.exceptionHandler(this::fail);
     body.endHandler(v -> {
-      bodyEnded = true;
+      parts.bodyEnded();
       advance();
     });
     body.handler(this::onData);
@@ -119,7 +112,7 @@ final class S3Upload {
       fail(ClientException.tooLarge("body is larger than " + maxBytes + " bytes"));
       return;
     }
-    backlog.add(data);
+    parts.add(data);
     advance();
   }
 
@@ -128,65 +121,9 @@ final class S3Upload {
     if (failed || finishing) {
       return;
     }
-    while (true) {
-      if (fullPart != null) {
-        if (uploading.size() >= partsInFlight) {
-          break;
-        }
-        uploadPart(fullPart, partSize);
-        fullPart = null;
-      }
-      Buffer next = backlog.poll();
-      if (next == null || failed) {
-        break;
-      }
-      absorb(next);
-    }
-    if (failed) {
-      return;
-    }
-    if (fullPart != null || !backlog.isEmpty()) {
-      pauseBody();
-    } else if (!bodyEnded) {
-      resumeBody();
-    } else {
+    if (parts.pump(() -> uploading.size() < partsInFlight, full -> uploadPart(full, partSize), () -> failed)) {
       finish();
     }
-  }
-
-  /** Copies {@code data} into the current part; when the part fills, parks it and puts back the rest. */
-  private void absorb(Buffer data) {
-    int pos = 0;
-    int length = data.length();
-    while (pos < length) {
-      if (part == null) {
-        part = nextPartArray();
-      } else if (filled == part.length) {
-        part = Arrays.copyOf(part, Math.min(partSize, part.length * 2));
-      }
-      int n = Math.min(part.length - filled, length - pos);
-      data.getBytes(pos, pos + n, part, filled);
-      sha256.update(part, filled, n);
-      filled += n;
-      pos += n;
-      if (filled == partSize) {
-        fullPart = part;
-        part = null;
-        filled = 0;
-        if (pos < length) {
-          backlog.addFirst(data.slice(pos, length));
-        }
-        return;
-      }
-    }
-  }
-
-  private byte[] nextPartArray() {
-    byte[] spare = spareParts.poll();
-    if (spare != null) {
-      return spare;
-    }
-    return nextPartNumber == 1 ? new byte[Math.min(FIRST_ALLOCATION, partSize)] : new byte[partSize];
   }
 
   private void uploadPart(byte[] bytes, int length) {
@@ -209,7 +146,7 @@ final class S3Upload {
       uploading.remove(done);
       uploaded.add(completed);
       if (length == partSize) {
-        spareParts.push(bytes);
+        parts.recycle(bytes);
       }
       advance();
     }).onFailure(this::fail);
@@ -218,19 +155,18 @@ final class S3Upload {
   private void finish() {
     finishing = true;
     if (uploadId == null) {
-      byte[] bytes = part == null ? new byte[0] : part;
-      int length = filled;
-      part = null;
+      byte[] bytes = parts.current() == null ? new byte[0] : parts.current();
+      int length = parts.filled();
+      parts.clearCurrent();
       http.put(key, Map.of(), contentType, bytes, length)
           .recover(e -> Future.failedFuture(S3Failures.unavailable(e)))
           .onSuccess(response -> succeed())
           .onFailure(this::fail);
       return;
     }
-    if (filled > 0) {
-      uploadPart(part, filled);
-      part = null;
-      filled = 0;
+    if (parts.filled() > 0) {
+      uploadPart(parts.current(), parts.filled());
+      parts.clearCurrent();
     }
     Future.all(new ArrayList<>(uploading))
         .compose(all -> uploadId)
@@ -247,7 +183,7 @@ final class S3Upload {
     if (failed) {
       return;
     }
-    spareParts.clear();
+    parts.discard(false);
     result.complete(new StoredBlob(key, received, HexFormat.of().formatHex(sha256.digest())));
   }
 
@@ -261,11 +197,8 @@ final class S3Upload {
       return;
     }
     failed = true;
-    pauseBody();
-    backlog.clear();
-    spareParts.clear();
-    part = null;
-    fullPart = null;
+    parts.pause();
+    parts.discard(true);
     Future<String> started = created;
     Future.join(new ArrayList<>(uploading))
         .transform(settled -> started == null ? Future.<Void>succeededFuture() : started.transform(
@@ -278,20 +211,6 @@ final class S3Upload {
         .<Void>mapEmpty()
         .onFailure(e -> log.warn("multipart upload not aborted, a bucket lifecycle rule must clean it up "
             + "[key={}, upload={}]", key, id, e));
-  }
-
-  private void pauseBody() {
-    if (!bodyPaused && !bodyEnded) {
-      bodyPaused = true;
-      body.pause();
-    }
-  }
-
-  private void resumeBody() {
-    if (bodyPaused) {
-      bodyPaused = false;
-      body.resume();
-    }
   }
 
   private <T> Future<T> call(Supplier<CompletableFuture<T>> request) {

@@ -1,6 +1,7 @@
 package dev.wharf.uploads;
 
 import dev.wharf.blob.BlobStore;
+import dev.wharf.blob.PartBuffer;
 import dev.wharf.blob.PartInfo;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.ServerException;
@@ -15,9 +16,7 @@ import io.vertx.sqlclient.Pool;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import org.slf4j.Logger;
@@ -63,22 +62,17 @@ final class SessionAppend {
   private final MessageDigest chunkDigest;
 
   private final Promise<Result> result = Promise.promise();
-  private final ArrayDeque<Buffer> backlog = new ArrayDeque<>();
   private final List<Unrecorded> unrecorded = new ArrayList<>();
   private final ResumableSha256 hash;
+  private final PartBuffer parts;
 
-  private byte[] current;
-  private int filled;
-  private byte[] full;
+  /** The hash state at the end of the full part waiting in {@link #parts}, recorded with it once it is sent. */
   private byte[] fullState;
-  private byte[] spare;
   private Future<Void> inFlight = Future.succeededFuture();
   private long partsBytes;
   private int partsCount;
   private long received;
   private long renewTimer = -1;
-  private boolean bodyPaused;
-  private boolean bodyEnded;
   private boolean finishing;
   private boolean failed;
 
@@ -99,6 +93,17 @@ final class SessionAppend {
     this.hash = ResumableSha256.restore(session.hashState());
     this.partsBytes = session.partsBytes();
     this.partsCount = session.partsCount();
+    this.parts = new PartBuffer(body, session.partSize(), FIRST_ALLOCATION, new PartBuffer.Hash() {
+      @Override
+      public void update(byte[] bytes, int offset, int length) {
+        hash.update(bytes, offset, length);
+      }
+
+      @Override
+      public void partFilled() {
+        fullState = hash.save();
+      }
+    });
   }
 
   /** Reads the pending tail back, then takes over the body (paused by the caller) until the chunk ends. */
@@ -109,15 +114,13 @@ final class SessionAppend {
           if (bytes.length() != session.tailBytes()) {
             throw ServerException.unavailable("storage", new IllegalStateException("the pending tail object is shorter than recorded"));
           }
-          ensureCapacity(bytes.length());
-          bytes.getBytes(0, bytes.length(), current, 0);
-          filled = bytes.length();
+          parts.prefill(bytes);
           return null;
         });
     tail.onSuccess(v -> {
       body.exceptionHandler(this::interrupted);
       body.endHandler(v2 -> {
-        bodyEnded = true;
+        parts.bodyEnded();
         advance();
       });
       body.handler(this::onData);
@@ -138,7 +141,7 @@ final class SessionAppend {
     if (chunkDigest != null) {
       chunkDigest.update(data.getBytes());
     }
-    backlog.add(data);
+    parts.add(data);
     advance();
   }
 
@@ -146,64 +149,14 @@ final class SessionAppend {
     if (failed || finishing) {
       return;
     }
-    while (true) {
-      if (full != null) {
-        if (!inFlight.isComplete()) {
-          break;
-        }
-        ship(full, session.partSize(), fullState);
-        full = null;
-        fullState = null;
-      }
-      Buffer next = backlog.poll();
-      if (next == null || failed) {
-        break;
-      }
-      absorb(next);
-    }
-    if (failed) {
-      return;
-    }
-    if (full != null || !backlog.isEmpty()) {
-      pauseBody();
-    } else if (!bodyEnded) {
-      resumeBody();
-    } else {
+    // inFlight is read at each test: shipping a part replaces it.
+    if (parts.pump(() -> inFlight.isComplete(), full -> {
+      byte[] state = fullState;
+      fullState = null;
+      ship(full, session.partSize(), state);
+    }, () -> failed)) {
       finishing = true;
       inFlight.onSuccess(v -> endOfChunk()).onFailure(this::fail);
-    }
-  }
-
-  private void absorb(Buffer data) {
-    int pos = 0;
-    int length = data.length();
-    int partSize = session.partSize();
-    while (pos < length) {
-      ensureCapacity(Math.min(partSize, filled + (length - pos)));
-      int n = Math.min(current.length - filled, length - pos);
-      data.getBytes(pos, pos + n, current, filled);
-      hash.update(current, filled, n);
-      filled += n;
-      pos += n;
-      if (filled == partSize) {
-        full = current;
-        fullState = hash.save();
-        current = spare;
-        spare = null;
-        filled = 0;
-        if (pos < length) {
-          backlog.addFirst(data.slice(pos, length));
-        }
-        return;
-      }
-    }
-  }
-
-  private void ensureCapacity(int needed) {
-    if (current == null) {
-      current = new byte[Math.max(needed, Math.min(FIRST_ALLOCATION, session.partSize()))];
-    } else if (current.length < needed) {
-      current = Arrays.copyOf(current, Math.min(session.partSize(), Math.max(needed, current.length * 2)));
     }
   }
 
@@ -230,7 +183,7 @@ final class SessionAppend {
             partsCount++;
           }
           if (length == session.partSize()) {
-            spare = bytes;
+            parts.recycle(bytes);
           }
           advance();
         })
@@ -246,7 +199,7 @@ final class SessionAppend {
       return;
     }
     long unrecordedBytes = unrecorded.stream().mapToLong(u -> u.part().size()).sum();
-    long offset = partsBytes + unrecordedBytes + filled;
+    long offset = partsBytes + unrecordedBytes + parts.filled();
     Long length = newLength != null ? newLength : session.declaredLength();
     Future<Void> saved;
     boolean complete = length != null && offset == length;
@@ -254,7 +207,7 @@ final class SessionAppend {
       saved = completeParts(unrecordedBytes);
     } else if (received == 0 && unrecorded.isEmpty()) {
       saved = newLength == null ? Future.succeededFuture()
-          : record(List.of(), partsBytes, partsCount, filled, hash.save(), State.ACTIVE);
+          : record(List.of(), partsBytes, partsCount, parts.filled(), hash.save(), State.ACTIVE);
     } else {
       saved = saveTail(unrecordedBytes);
     }
@@ -269,13 +222,14 @@ final class SessionAppend {
     List<Unrecorded> parts = new ArrayList<>(unrecorded);
     long bytes = partsBytes + unrecordedBytes;
     int count = partsCount + unrecorded.size();
-    if (filled == 0) {
+    if (this.parts.filled() == 0) {
       return record(parts, bytes, count, 0, hash.save(), State.COMPLETING);
     }
     int number = count + 1;
-    int length = filled;
-    String sha = partSha256(current, length);
-    return blobs.uploadPart(session.objectKey(), session.uploadId(), number, current, length).compose(etag -> {
+    int length = this.parts.filled();
+    byte[] last = this.parts.current();
+    String sha = partSha256(last, length);
+    return blobs.uploadPart(session.objectKey(), session.uploadId(), number, last, length).compose(etag -> {
       parts.add(new Unrecorded(new PartInfo(number, length, etag), sha));
       return record(parts, bytes + length, count + 1, 0, hash.save(), State.COMPLETING);
     });
@@ -286,8 +240,9 @@ final class SessionAppend {
     List<Unrecorded> parts = new ArrayList<>(unrecorded);
     long bytes = partsBytes + unrecordedBytes;
     int count = partsCount + unrecorded.size();
-    Future<Void> written = filled == 0 ? Future.succeededFuture() : blobs.putBytes(session.tailKey(), current, filled);
-    return written.compose(v -> record(parts, bytes, count, filled, hash.save(), State.ACTIVE));
+    int tail = this.parts.filled();
+    Future<Void> written = tail == 0 ? Future.succeededFuture() : blobs.putBytes(session.tailKey(), this.parts.current(), tail);
+    return written.compose(v -> record(parts, bytes, count, tail, hash.save(), State.ACTIVE));
   }
 
   private Future<Void> record(List<Unrecorded> parts, long bytes, int count, int tail, byte[] state, State next) {
@@ -324,11 +279,10 @@ final class SessionAppend {
       return;
     }
     finishing = true;
-    backlog.clear();
-    full = null;
+    parts.discard(false);
     log.info("chunk interrupted, keeping what arrived [file={}, received={}, cause={}]", session.fileId(), received, cause.toString());
-    // Whatever sits in 'full' or the backlog was never hashed into a recorded state: only the part on the
-    // wire and the bytes in 'current' before the interruption count, and 'current' may be behind 'full'.
+    // A full part still waiting and the queued buffers were never hashed into a recorded state: only the part on
+    // the wire and the bytes of the part being filled count, and while a full part waits there is no such part.
     inFlight.transform(ar -> {
           if (ar.failed()) {
             return Future.<Void>failedFuture(ar.cause());
@@ -344,11 +298,8 @@ final class SessionAppend {
       return;
     }
     failed = true;
-    pauseBody();
-    backlog.clear();
-    full = null;
-    current = null;
-    spare = null;
+    parts.pause();
+    parts.discard(true);
     inFlight.transform(ar -> UploadSessionStore.release(pool, session.fileId(), leaseOwner))
         .onComplete(ar -> result.tryFail(cause));
   }
@@ -364,20 +315,6 @@ final class SessionAppend {
         fail(leaseLost());
       }
     }).onFailure(err -> log.debug("upload lease not renewed this time [file={}, cause={}]", session.fileId(), err.toString()));
-  }
-
-  private void pauseBody() {
-    if (!bodyPaused && !bodyEnded) {
-      bodyPaused = true;
-      body.pause();
-    }
-  }
-
-  private void resumeBody() {
-    if (bodyPaused) {
-      bodyPaused = false;
-      body.resume();
-    }
   }
 
   private static String partSha256(byte[] bytes, int length) {
