@@ -6,20 +6,15 @@ import static dev.wharf.blob.BlobTesting.uniqueKey;
 
 import dev.wharf.config.S3Config;
 import dev.wharf.devstack.EmbeddedServers;
+import dev.wharf.devstack.FaultProxy;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.junit5.Timeout;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,7 +30,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Timeout(value = 2, timeUnit = TimeUnit.MINUTES)
 class S3StallTest {
 
-  private StallingProxy proxy;
+  private FaultProxy proxy;
   private S3BlobStore store;
   private Context context;
 
@@ -43,7 +38,7 @@ class S3StallTest {
   void start(Vertx vertx) throws IOException {
     EmbeddedServers servers = EmbeddedServers.shared();
     URI s3 = URI.create(servers.s3Endpoint());
-    proxy = new StallingProxy(s3.getHost(), s3.getPort());
+    proxy = new FaultProxy(s3.getHost(), s3.getPort());
     S3Config base = BlobTesting.config(servers);
     S3Config config = new S3Config(URI.create("http://127.0.0.1:" + proxy.port()), base.region(), base.bucket(), base.accessKey(),
         base.secretKey(), true, base.partSize(), base.partsInFlight(), Duration.ofSeconds(3), Duration.ofSeconds(1));
@@ -62,13 +57,13 @@ class S3StallTest {
     String key = uniqueKey("stall");
     on(context, () -> store.putBytes(key, new byte[] {1, 2, 3}, 3))
         .compose(v -> {
-          proxy.stall(true);
+          proxy.stall();
           return failsWith(on(context, () -> store.head(key)), 503, "storage_unavailable");
         })
         .compose(e -> failsWith(on(context, () -> store.putBytes(key + "-2", new byte[] {4}, 1)), 503, "storage_unavailable"))
         .compose(e -> failsWith(on(context, () -> store.createMultipart(key + "-3", null)), 503, "storage_unavailable"))
         .compose(e -> {
-          proxy.stall(false);
+          proxy.forward();
           return on(context, () -> store.head(key));
         })
         .compose(info -> on(context, () -> store.delete(key)))
@@ -85,11 +80,11 @@ class S3StallTest {
         .compose(v -> on(context, () -> store.open(key, null)))
         .compose(stream -> {
           // Storage stops sending once the headers are in: what the socket buffers held arrives, then nothing.
-          proxy.stall(true);
+          proxy.stall();
           return failsWith(BlobTesting.drain(new Counting(stream, received)), 503, "storage_unavailable");
         })
         .compose(e -> {
-          proxy.stall(false);
+          proxy.forward();
           testContext.verify(() -> org.assertj.core.api.Assertions.assertThat(received[0]).isLessThan(size));
           return on(context, () -> store.delete(key));
         })
@@ -102,13 +97,13 @@ class S3StallTest {
     long size = 4L * BlobTesting.PART_SIZE;
     // Storage takes the connection, then nothing: the socket buffers fill, the body is paused, and after the
     // attempt timeout (1 s here) the PUT is reset rather than left hanging.
-    proxy.stall(true);
+    proxy.stall();
     GeneratedBody body = GeneratedBody.of(context, size, 21);
     failsWith(on(context, () -> store.put(key, body, size, size, null, id -> io.vertx.core.Future.succeededFuture())),
         503, "storage_unavailable")
         .compose(e -> {
           testContext.verify(() -> org.assertj.core.api.Assertions.assertThat(body.emitted()).isLessThan(size));
-          proxy.stall(false);
+          proxy.forward();
           return failsWith(on(context, () -> store.head(key)), 404, "not_found");
         })
         .onComplete(testContext.succeedingThenComplete());
@@ -186,83 +181,6 @@ class S3StallTest {
     public Counting endHandler(io.vertx.core.Handler<Void> endHandler) {
       stream.endHandler(endHandler);
       return this;
-    }
-  }
-
-  /** Forwards TCP both ways until told to stall; then holds every byte until told to go on. */
-  static final class StallingProxy implements AutoCloseable {
-
-    private final ServerSocket server;
-    private final String targetHost;
-    private final int targetPort;
-    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-    private final Object gate = new Object();
-    private volatile boolean stalled;
-
-    StallingProxy(String targetHost, int targetPort) throws IOException {
-      this.server = new ServerSocket(0);
-      this.targetHost = targetHost;
-      this.targetPort = targetPort;
-      Thread acceptor = new Thread(this::accept, "stalling-proxy-accept");
-      acceptor.setDaemon(true);
-      acceptor.start();
-    }
-
-    int port() {
-      return server.getLocalPort();
-    }
-
-    void stall(boolean on) {
-      synchronized (gate) {
-        stalled = on;
-        gate.notifyAll();
-      }
-    }
-
-    private void accept() {
-      while (!server.isClosed()) {
-        try {
-          Socket client = server.accept();
-          Socket upstream = new Socket(targetHost, targetPort);
-          sockets.add(client);
-          sockets.add(upstream);
-          pump(client, upstream);
-          pump(upstream, client);
-        } catch (IOException e) {
-          return;
-        }
-      }
-    }
-
-    private void pump(Socket from, Socket to) {
-      Thread t = new Thread(() -> {
-        byte[] buffer = new byte[64 * 1024];
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-          int n;
-          while ((n = in.read(buffer)) >= 0) {
-            synchronized (gate) {
-              while (stalled) {
-                gate.wait(1000);
-              }
-            }
-            out.write(buffer, 0, n);
-            out.flush();
-          }
-        } catch (IOException | InterruptedException e) {
-          // the connection ended
-        }
-      }, "stalling-proxy-pump");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    @Override
-    public void close() throws IOException {
-      stall(false);
-      server.close();
-      for (Socket s : sockets) {
-        s.close();
-      }
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.wharf.gateway.faults;
 
+import dev.wharf.devstack.FaultProxy;
 import dev.wharf.gateway.TestStack;
 import dev.wharf.gateway.WharfApp;
 import dev.wharf.gateway.config.WharfConfig;

@@ -1,5 +1,6 @@
 package dev.wharf.gateway.faults;
 
+import dev.wharf.devstack.FaultProxy;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

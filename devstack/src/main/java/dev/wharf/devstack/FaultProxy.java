@@ -1,4 +1,4 @@
-package dev.wharf.gateway.faults;
+package dev.wharf.devstack;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -9,17 +9,17 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP proxy in front of the S3 server that can be told to misbehave: forward (the default), stall (hold every
  * byte both ways, on open connections and new ones, as a storage that is connected but stopped answering), or
  * fail (drop the open connections and answer every new request with an HTTP error status and S3's XML error
- * body, as a storage returning 5xx). Runs on plain threads of its own; nothing of the gateway's.
+ * body, as a storage returning 5xx). Runs on plain threads of its own; nothing of the gateway's. The fault tests
+ * of both the storage client (core) and the whole gateway put it in front of the embedded s3proxy.
  */
-final class FaultProxy implements AutoCloseable {
+public final class FaultProxy implements AutoCloseable {
 
-  enum Mode { FORWARD, STALL, FAIL }
+  private enum Mode { FORWARD, STALL, FAIL }
 
   private final ServerSocket server;
   private final String targetHost;
@@ -28,10 +28,7 @@ final class FaultProxy implements AutoCloseable {
   private final Object gate = new Object();
   private volatile Mode mode = Mode.FORWARD;
   private volatile int failStatus = 503;
-  /** Requests answered with an error status while failing. */
-  final AtomicLong failed = new AtomicLong();
-
-  FaultProxy(String targetHost, int targetPort) throws IOException {
+  public FaultProxy(String targetHost, int targetPort) throws IOException {
     this.server = new ServerSocket(0);
     this.targetHost = targetHost;
     this.targetPort = targetPort;
@@ -40,20 +37,22 @@ final class FaultProxy implements AutoCloseable {
     acceptor.start();
   }
 
-  int port() {
+  public int port() {
     return server.getLocalPort();
   }
 
-  void forward() {
+  /** Passes bytes both ways again (the default); stalled bytes go on. */
+  public void forward() {
     set(Mode.FORWARD);
   }
 
-  void stall() {
+  /** Holds every byte both ways, on open connections and new ones, until {@link #forward}. */
+  public void stall() {
     set(Mode.STALL);
   }
 
   /** Answers {@code status} (500, 503) to every request from now on; open connections are cut. */
-  void fail(int status) {
+  public void fail(int status) {
     failStatus = status;
     set(Mode.FAIL);
     closeOpen();
@@ -110,7 +109,6 @@ final class FaultProxy implements AutoCloseable {
             + "Content-Length: " + bytes.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.write(bytes);
         out.flush();
-        failed.incrementAndGet();
       } catch (IOException e) {
         // the client went away first
       } finally {
