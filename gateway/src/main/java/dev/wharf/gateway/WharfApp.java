@@ -65,6 +65,9 @@ public final class WharfApp {
 
   /** Starts everything; fails (having closed what it opened) if any part cannot start. */
   public static Future<WharfApp> start(Vertx vertx, WharfConfig config) {
+    if (vertx.exceptionHandler() == null) {
+      vertx.exceptionHandler(new UnhandledExceptions());
+    }
     WharfMetrics metrics = new WharfMetrics();
     return Database.migrate(vertx, config.postgres()).compose(migrated -> {
       Pool pool = Database.pool(vertx, config.postgres());

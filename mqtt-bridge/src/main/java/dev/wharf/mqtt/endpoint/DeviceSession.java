@@ -217,7 +217,8 @@ final class DeviceSession {
    * and it went at QoS 1, else when it was written (or dropped, or the connection closed).
    */
   private Future<Void> publish(TopicKind kind, JsonObject payload, boolean awaitAck) {
-    if (closed) {
+    // An endpoint that is closing says so before its close handler has run (isConnected turns false first).
+    if (closed || !endpoint.isConnected()) {
       return Future.succeededFuture();
     }
     String topic = topics.topic(device.deviceId(), kind);

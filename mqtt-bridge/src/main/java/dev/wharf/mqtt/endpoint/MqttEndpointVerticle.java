@@ -146,19 +146,22 @@ public final class MqttEndpointVerticle extends VerticleBase {
         reply -> vertx.eventBus().publish(Notices.REPLY_ADDRESS, Notices.replyEvent(reply)));
     String clientKey = key(device.tenantId(), endpoint.clientIdentifier());
     String deviceKey = key(device.tenantId(), device.deviceId());
-    session.open(() -> {
-      metrics.connected().decrementAndGet();
-      byClientId.remove(clientKey, session);
-      Set<DeviceSession> sessions = byDevice.get(deviceKey);
-      if (sessions != null && sessions.remove(session) && sessions.isEmpty()) {
-        byDevice.remove(deviceKey);
-      }
-      log.info("device connection closed [tenant={}, device={}, client={}]", device.tenantId(), device.deviceId(), endpoint.clientIdentifier());
-    });
     try {
+      session.open(() -> {
+        metrics.connected().decrementAndGet();
+        byClientId.remove(clientKey, session);
+        Set<DeviceSession> sessions = byDevice.get(deviceKey);
+        if (sessions != null && sessions.remove(session) && sessions.isEmpty()) {
+          byDevice.remove(deviceKey);
+        }
+        log.info("device connection closed [tenant={}, device={}, client={}]", device.tenantId(), device.deviceId(), endpoint.clientIdentifier());
+      });
       endpoint.accept(false);
-    } catch (IllegalStateException e) {
-      // The connection went away while the token was checked.
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      // The connection went away while the token was checked: Vert.x MQTT refuses handlers and the CONNACK on a
+      // closed endpoint by throwing. Nothing was registered yet, so there is nothing to undo.
+      log.info("mqtt connection gone before it was accepted [tenant={}, device={}, client={}]", device.tenantId(), device.deviceId(),
+          endpoint.clientIdentifier());
       return;
     }
     metrics.connected().incrementAndGet();
@@ -185,7 +188,7 @@ public final class MqttEndpointVerticle extends VerticleBase {
         : (v5 ? MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED_5 : MqttConnectReturnCode.CONNECTION_REFUSED_NOT_AUTHORIZED);
     try {
       endpoint.reject(code);
-    } catch (IllegalStateException e) {
+    } catch (IllegalArgumentException | IllegalStateException e) {
       log.debug("connection gone before it could be refused [client={}]", endpoint.clientIdentifier());
     }
   }
