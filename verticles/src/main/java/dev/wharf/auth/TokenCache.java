@@ -14,6 +14,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * A lookup that started before a revocation cannot put its (now stale) answer back: {@link #generation} changes
  * with every forget, and {@link #put} refuses an answer read under an older one. When full, expired entries are
  * dropped, and if that frees nothing the whole cache is cleared (a burst of new tokens costs lookups, not memory).
+ *
+ * <p>While revocation notices cannot arrive (the relay lost its subscription), the cache stands down
+ * ({@link #suspend}): it is emptied and neither answers nor keeps anything until {@link #resume}, which empties it
+ * again, so nothing read before or during the gap outlives it.
  */
 final class TokenCache {
 
@@ -21,6 +25,7 @@ final class TokenCache {
 
   private final ConcurrentHashMap<Buffer, Entry> byHash = new ConcurrentHashMap<>();
   private final AtomicLong generation = new AtomicLong();
+  private volatile boolean suspended;
   private final long ttlNanos;
   private final int maxEntries;
 
@@ -35,6 +40,9 @@ final class TokenCache {
 
   /** The principal cached for this token hash, or null when absent or expired. */
   Principal get(Buffer hash) {
+    if (suspended) {
+      return null;
+    }
     Entry e = byHash.get(hash);
     if (e == null) {
       return null;
@@ -53,7 +61,7 @@ final class TokenCache {
 
   /** Keeps a principal read from PostgreSQL, unless a revocation happened since {@code readUnder}. */
   void put(Buffer hash, Principal principal, long readUnder) {
-    if (!enabled()) {
+    if (!enabled() || suspended) {
       return;
     }
     if (byHash.size() >= maxEntries) {
@@ -74,6 +82,23 @@ final class TokenCache {
   void forgetToken(String tokenId) {
     generation.incrementAndGet();
     byHash.values().removeIf(e -> tokenId.equals(e.principal().tokenId()));
+  }
+
+  /** Revocations may be missed from now on: forget everything and keep nothing until {@link #resume}. */
+  void suspend() {
+    suspended = true;
+    forgetAll();
+  }
+
+  /** Revocations are heard again: start afresh (whatever a missed notice revoked is re-read). */
+  void resume() {
+    forgetAll();
+    suspended = false;
+  }
+
+  private void forgetAll() {
+    generation.incrementAndGet();
+    byHash.clear();
   }
 
   int size() {

@@ -1,6 +1,7 @@
 package dev.wharf.auth;
 
 import dev.wharf.error.ClientException;
+import dev.wharf.events.NoticeRelay;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -69,19 +70,29 @@ public final class TokenStore {
   }
 
   /**
-   * Drops cached tokens on revocation notices, local or relayed from other replicas; answers once the consumer
-   * is registered. Deploy the notice relay with {@link #REVOKED_ADDRESS} among its addresses.
+   * Drops cached tokens on revocation notices, local or relayed from other replicas, and stands the cache down
+   * while the notice relay cannot hear them ({@link NoticeRelay#STATE_ADDRESS}); answers once the consumers are
+   * registered. Deploy the notice relay with {@link #REVOKED_ADDRESS} among its addresses.
    */
   public Future<Void> listen() {
     if (vertx == null) {
       return Future.succeededFuture();
     }
-    return vertx.eventBus().<JsonObject>localConsumer(REVOKED_ADDRESS, msg -> {
+    Future<Void> revoked = vertx.eventBus().<JsonObject>localConsumer(REVOKED_ADDRESS, msg -> {
       String token = msg.body() == null ? null : msg.body().getString("token");
       if (token != null) {
         cache.forgetToken(token);
       }
     }).completion();
+    Future<Void> relay = vertx.eventBus().<JsonObject>localConsumer(NoticeRelay.STATE_ADDRESS, msg -> {
+      if (msg.body() != null && msg.body().getBoolean("listening", false)) {
+        cache.resume();
+      } else {
+        log.warn("revocation notices from other replicas may be missed: token cache off until the relay listens again");
+        cache.suspend();
+      }
+    }).completion();
+    return Future.all(revoked, relay).mapEmpty();
   }
 
   /** Authentications answered from the cache so far. */

@@ -39,6 +39,13 @@ public final class NoticeRelay extends VerticleBase {
   /** Header marking a message that came in from another replica; its value is that replica's origin id. */
   public static final String RELAYED_HEADER = "wharf-relayed-from";
 
+  /**
+   * Local event bus address where the relay says whether it hears the other replicas: {@code {"listening": true}}
+   * once its subscription stands (again), {@code {"listening": false}} when it is lost or cannot be made. What
+   * other replicas publish in between is never heard, so a cache kept fresh by their notices must not trust itself then.
+   */
+  public static final String STATE_ADDRESS = "wharf.events.relay-state";
+
   private static final Logger log = LoggerFactory.getLogger(NoticeRelay.class);
   private static final long MAX_BACKOFF_MS = 10_000;
 
@@ -86,6 +93,7 @@ public final class NoticeRelay extends VerticleBase {
     // A Redis that is down at start does not stop the gateway: notices are hints; the subscriber keeps retrying.
     return Future.all(registered).compose(v -> subscribe().recover(err -> {
       log.warn("notice subscriber not connected, retrying [channel={}, cause={}]", channel, err.toString());
+      announce(false);
       scheduleReconnect();
       return Future.succeededFuture();
     }));
@@ -128,14 +136,20 @@ public final class NoticeRelay extends VerticleBase {
         subscriber = null;
         if (!stopped) {
           log.warn("notice subscriber disconnected, reconnecting [channel={}]", channel);
+          announce(false);
           scheduleReconnect();
         }
       });
       return conn.send(Request.cmd(Command.SUBSCRIBE).arg(channel)).<Void>mapEmpty().onSuccess(v -> {
         backoffMs = 250;
         log.info("notice subscriber listening [channel={}, origin={}]", channel, origin);
+        announce(true);
       });
     });
+  }
+
+  private void announce(boolean listening) {
+    vertx.eventBus().publish(STATE_ADDRESS, new JsonObject().put("listening", listening));
   }
 
   private void scheduleReconnect() {

@@ -37,6 +37,26 @@ class TokenCacheTest {
   }
 
   @Test
+  void whileRevocationsCannotArriveNothingIsAnsweredOrKeptAndNothingReadBeforeSurvives() {
+    TokenCache cache = new TokenCache(Duration.ofMinutes(10), 100);
+    cache.put(TokenStore.hash("wh_d_a"), A, cache.generation());
+    long readBeforeTheGap = cache.generation();
+
+    cache.suspend();
+    assertThat(cache.get(TokenStore.hash("wh_d_a"))).isNull();
+    cache.put(TokenStore.hash("wh_d_b"), B, cache.generation());
+    assertThat(cache.size()).isZero();
+
+    cache.resume();
+    assertThat(cache.get(TokenStore.hash("wh_d_a"))).as("emptied, not kept across the gap").isNull();
+    // A lookup that started before the gap ended cannot put its answer back after it.
+    cache.put(TokenStore.hash("wh_d_a"), A, readBeforeTheGap);
+    assertThat(cache.get(TokenStore.hash("wh_d_a"))).isNull();
+    cache.put(TokenStore.hash("wh_d_b"), B, cache.generation());
+    assertThat(cache.get(TokenStore.hash("wh_d_b"))).isEqualTo(B);
+  }
+
+  @Test
   void aFullCacheStaysWithinItsSize() {
     TokenCache cache = new TokenCache(Duration.ofMinutes(10), 3);
     for (int i = 0; i < 10; i++) {
