@@ -1,6 +1,7 @@
 package dev.wharf.gateway;
 
 import io.vertx.core.Handler;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,8 +18,8 @@ final class UnhandledExceptions implements Handler<Throwable> {
   private static final Logger log = LoggerFactory.getLogger(UnhandledExceptions.class);
   private static final long QUIET_NANOS = 1_000_000_000L;
 
-  private long lastLogged = System.nanoTime() - QUIET_NANOS;
-  private long notShown;
+  private final AtomicLong lastLogged = new AtomicLong(System.nanoTime() - QUIET_NANOS);
+  private final AtomicLong notShown = new AtomicLong();
 
   @Override
   public void handle(Throwable t) {
@@ -26,16 +27,14 @@ final class UnhandledExceptions implements Handler<Throwable> {
       log.error("unhandled exception", t);
       return;
     }
-    synchronized (this) {
-      long now = System.nanoTime();
-      if (now - lastLogged < QUIET_NANOS) {
-        notShown++;
-        return;
-      }
-      log.info("mqtt packet dropped [cause={}, dropped_unlogged_since_last={}]", t.getMessage(), notShown);
-      lastLogged = now;
-      notShown = 0;
+    // Any event loop may report one; no lock, one winner a second.
+    long now = System.nanoTime();
+    long last = lastLogged.get();
+    if (now - last < QUIET_NANOS || !lastLogged.compareAndSet(last, now)) {
+      notShown.incrementAndGet();
+      return;
     }
+    log.info("mqtt packet dropped [cause={}, dropped_unlogged_since_last={}]", t.getMessage(), notShown.getAndSet(0));
   }
 
   /** An argument or state refusal raised inside Vert.x MQTT itself, not through a call of ours. */

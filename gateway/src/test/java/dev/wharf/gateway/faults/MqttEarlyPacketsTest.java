@@ -44,12 +44,12 @@ class MqttEarlyPacketsTest {
       InputStream in = socket.getInputStream();
       assertThat(in.readAllBytes()).as("no CONNACK before the end").isEmpty();
 
-      List<String> dropped = log.awaitLinesWith("mqtt packet dropped", lines -> !lines.isEmpty(), WAIT);
-      assertThat(dropped).hasSize(1);
-      assertThat(dropped.get(0)).contains("CONNECT not sent yet");
       assertThat(log.awaitLinesWith("client=early-publish", lines -> lines.stream()
           .anyMatch(l -> l.startsWith("mqtt connection gone before it was accepted")), WAIT)).isNotEmpty();
       assertThat(log.linesWith("nhandled exception")).isEmpty();
+      // The drop itself is one INFO line, at most one a second for the whole process (another test's drops may
+      // have used this second's); when it is there, it says what was dropped.
+      assertThat(log.linesWith("mqtt packet dropped")).allMatch(l -> l.contains("CONNECT not sent yet")).hasSizeLessThanOrEqualTo(1);
     }
   }
 
