@@ -1,5 +1,6 @@
 package dev.wharf.gateway;
 
+import static dev.wharf.gateway.TestStack.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.gateway.config.WharfConfig;
@@ -213,7 +214,4 @@ class ContainersEndToEndTest {
     throw new AssertionError("file " + fileId + " still " + seen + " after 60 s");
   }
 
-  private static <T> T await(Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-  }
 }

@@ -1,5 +1,6 @@
 package dev.wharf.gateway;
 
+import static dev.wharf.gateway.TestStack.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.blob.S3BlobStore;
@@ -32,10 +33,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class IngestOutageAttemptsTest {
-
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-  }
 
   @Test
   void attemptsCutByAStorageOutageDoNotExhaustTheJob() throws Exception {

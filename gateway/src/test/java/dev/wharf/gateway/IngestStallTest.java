@@ -1,5 +1,6 @@
 package dev.wharf.gateway;
 
+import static dev.wharf.gateway.TestStack.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.blob.BlobInfo;
@@ -36,10 +37,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class IngestStallTest {
-
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-  }
 
   @Test
   void aStalledReadLosesTheJobWhichIsRetriedAndFinished() throws Exception {

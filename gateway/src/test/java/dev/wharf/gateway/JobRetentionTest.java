@@ -1,10 +1,10 @@
 package dev.wharf.gateway;
 
+import static dev.wharf.gateway.TestStack.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.gateway.TestStack.Tenant;
 import dev.wharf.ingest.Reconciler;
-import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Tuple;
 import java.util.UUID;
@@ -15,10 +15,6 @@ import org.junit.jupiter.api.Timeout;
 /** Finished ingest jobs are deleted after ingest.retention; queued ones and recent ones stay. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class JobRetentionTest {
-
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
 
   private static UUID upload(TestStack stack, Tenant t, String name) throws Exception {
     var resp = await(stack.client.post("/v1/files").bearerTokenAuthentication(t.tokenA()).putHeader("X-Wharf-Filename", name)

@@ -185,11 +185,11 @@ public final class TestStack {
     }
   }
 
-  /** A test tenant: two devices with their tokens and a sender token (scopes deliver, read). */
-  /** The result of {@code future}, waited for at most 30 s from a test's own thread. */
+  /** The result of {@code future}, waited for at most 60 s from a test's own thread. */
   public static <T> T await(Future<T> future) throws Exception {
-    return future.toCompletionStage().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    return future.toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
   }
 
+  /** A test tenant: two devices with their tokens and a sender token (scopes deliver, read). */
   public record Tenant(String id, String deviceA, String tokenA, String deviceB, String tokenB, String senderToken) {}
 }

@@ -1,5 +1,6 @@
 package dev.wharf.gateway.mqtt;
 
+import static dev.wharf.gateway.TestStack.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.gateway.TestStack;
@@ -29,10 +30,6 @@ class MqttResumableTest {
   @BeforeAll
   static void start() throws Exception {
     stack = TestStack.get();
-  }
-
-  private static <T> T await(io.vertx.core.Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
   private static String sha256(byte[] b) throws Exception {
