@@ -114,6 +114,31 @@ class IdempotencyLeaseTest {
     assertThat(files).isEqualTo(1);
   }
 
+  @Test
+  void aStagingThatOutlivesItsLeaseCannotCommitOverTheRetry() throws Exception {
+    TestStack stack = TestStack.get();
+    Tenant t = await(stack.newTenant());
+    try (HeldStaging first = new HeldStaging(stack, t, "slow-3", "first staging")) {
+      awaitClaimed(stack, t, "slow-3");
+      expireLease(stack, t, "slow-3");
+      HttpResponse<String> retry = stage(stack, t, "slow-3", "retry staging");
+      assertThat(retry.statusCode()).as(retry.body()).isEqualTo(201);
+      String retried = new JsonObject(retry.body()).getJsonArray("items").getJsonObject(0).getString("id");
+
+      String answer = first.finish();
+      assertThat(answer).startsWith("HTTP/1.1 409");
+      assertThat(answer).contains("\"code\":\"idempotency_lease_lost\"");
+
+      HttpResponse<String> replay = stage(stack, t, "slow-3", "retry staging");
+      assertThat(replay.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+      assertThat(new JsonObject(replay.body()).getJsonArray("items").getJsonObject(0).getString("id")).isEqualTo(retried);
+      var kept = await(stack.app.services().pool().preparedQuery("SELECT id::text AS id FROM deliveries WHERE tenant_id = $1")
+          .execute(Tuple.of(t.id())));
+      assertThat(kept.rowCount()).as("only the retry's delivery is kept").isEqualTo(1);
+      assertThat(kept.iterator().next().getString("id")).isEqualTo(retried);
+    }
+  }
+
   private static void awaitClaimed(TestStack stack, Tenant t, String key) throws Exception {
     await(stack.eventually(Duration.ofSeconds(20), () -> stack.app.services().pool()
         .preparedQuery("SELECT 1 FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status_code IS NULL").execute(Tuple.of(t.id(), key))
@@ -133,24 +158,22 @@ class IdempotencyLeaseTest {
   }
 
   /**
-   * An upload whose client sent the head and half the body and waits: its request holds the key meanwhile.
-   * Over a plain socket, so the test decides when the rest of the body goes.
+   * A request whose client sent the head and half the body and waits: it holds its key meanwhile. Over a plain
+   * socket, so the test decides when the rest of the body goes.
    */
-  private static final class HeldUpload implements AutoCloseable {
+  private static class HeldRequest implements AutoCloseable {
     private final Socket socket;
     private final byte[] rest;
 
-    HeldUpload(TestStack stack, String token, String key, String body) throws Exception {
-      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-      int half = bytes.length / 2;
+    HeldRequest(TestStack stack, String head, byte[] body) throws Exception {
+      int half = body.length / 2;
       socket = new Socket("127.0.0.1", stack.port);
       socket.setSoTimeout(30_000);
       OutputStream out = socket.getOutputStream();
-      out.write(("POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nX-Wharf-Filename: k.txt\r\n"
-          + "Idempotency-Key: " + key + "\r\nContent-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-      out.write(bytes, 0, half);
+      out.write((head + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(body, 0, half);
       out.flush();
-      rest = java.util.Arrays.copyOfRange(bytes, half, bytes.length);
+      rest = java.util.Arrays.copyOfRange(body, half, body.length);
     }
 
     /** Sends the rest of the body and reads the whole answer (the gateway closes the connection after it). */
@@ -185,5 +208,35 @@ class IdempotencyLeaseTest {
     public void close() throws Exception {
       socket.close();
     }
+  }
+
+  /** {@code POST /v1/files} of {@code body} under {@code key}, held mid-body. */
+  private static final class HeldUpload extends HeldRequest {
+    HeldUpload(TestStack stack, String token, String key, String body) throws Exception {
+      super(stack, "POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token + "\r\nX-Wharf-Filename: k.txt\r\n"
+          + "Idempotency-Key: " + key + "\r\n", body.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** A multipart staging of one file to the tenant's first device under {@code key}, held mid-body. */
+  private static final class HeldStaging extends HeldRequest {
+    HeldStaging(TestStack stack, Tenant t, String key, String content) throws Exception {
+      super(stack, "POST /v1/devices/" + t.deviceA() + "/deliveries HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+          + t.senderToken() + "\r\nContent-Type: multipart/form-data; boundary=" + BOUNDARY + "\r\nIdempotency-Key: " + key + "\r\n",
+          multipart(content));
+    }
+  }
+
+  private static final String BOUNDARY = "lease-test";
+
+  private static byte[] multipart(String content) {
+    return ("--" + BOUNDARY + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+        + content + "\r\n--" + BOUNDARY + "--\r\n").getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static HttpResponse<String> stage(TestStack stack, Tenant t, String key, String content) throws Exception {
+    return TusTesting.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + stack.port + "/v1/devices/" + t.deviceA() + "/deliveries"))
+        .header("Authorization", "Bearer " + t.senderToken()).header("Content-Type", "multipart/form-data; boundary=" + BOUNDARY)
+        .header("Idempotency-Key", key).POST(HttpRequest.BodyPublishers.ofByteArray(multipart(content))).build());
   }
 }
