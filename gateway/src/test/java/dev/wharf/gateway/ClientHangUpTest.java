@@ -3,12 +3,9 @@ package dev.wharf.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.PoolOptions;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
@@ -74,8 +71,7 @@ class ClientHangUpTest {
   void anHttp2HangUpMidBodyIsLoggedAsAbandonedNotAsAnOutage() throws Exception {
     TestStack stack = TestStack.get();
     TestStack.Tenant tenant = TestStack.await(stack.newTenant());
-    HttpClientAgent client = stack.vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-        .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(stack.port), new PoolOptions().setHttp2MaxSize(1));
+    HttpClientAgent client = stack.h2cClient();
     String requestId = "h2-hangup-" + UUID.randomUUID();
     try {
       HttpClientResponse warm = TestStack.await(client.request(HttpMethod.GET, "/v1/inbox")

@@ -5,13 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.StreamResetException;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -81,8 +78,7 @@ class EarlyAnswerTest {
   void anHttp2RefusalEndsItsOwnStreamAndNotTheConnection() throws Exception {
     TestStack stack = TestStack.get();
     TestStack.Tenant tenant = TestStack.await(stack.newTenant());
-    HttpClientAgent client = stack.vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
-        .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(stack.port), new PoolOptions().setHttp2MaxSize(1));
+    HttpClientAgent client = stack.h2cClient();
     Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
     try {
       Future<JsonObject> poll = client.request(HttpMethod.GET, "/v1/inbox?wait=3").compose(request -> {

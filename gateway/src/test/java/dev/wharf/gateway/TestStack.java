@@ -185,6 +185,15 @@ public final class TestStack {
     }
   }
 
+  /**
+   * A Vert.x client speaking HTTP/2 over cleartext with prior knowledge (no upgrade) to this gateway, all its
+   * requests on one connection; close it after use.
+   */
+  public io.vertx.core.http.HttpClientAgent h2cClient() {
+    return vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions().setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2)
+        .setHttp2ClearTextUpgrade(false).setDefaultHost("127.0.0.1").setDefaultPort(port), new io.vertx.core.http.PoolOptions().setHttp2MaxSize(1));
+  }
+
   /** The result of {@code future}, waited for at most 60 s from a test's own thread. */
   public static <T> T await(Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
