@@ -90,10 +90,16 @@ final class TokenCache {
     forgetAll();
   }
 
-  /** Revocations are heard again: start afresh (whatever a missed notice revoked is re-read). */
-  void resume() {
+  /**
+   * Revocations are heard again: start afresh (whatever a missed notice revoked is re-read).
+   *
+   * @return whether the cache had stood down
+   */
+  boolean resume() {
     forgetAll();
+    boolean was = suspended;
     suspended = false;
+    return was;
   }
 
   private void forgetAll() {

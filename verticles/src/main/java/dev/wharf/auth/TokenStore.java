@@ -86,7 +86,9 @@ public final class TokenStore {
     }).completion();
     Future<Void> relay = vertx.eventBus().<JsonObject>localConsumer(NoticeRelay.STATE_ADDRESS, msg -> {
       if (msg.body() != null && msg.body().getBoolean("listening", false)) {
-        cache.resume();
+        if (cache.resume()) {
+          log.info("token cache on again: the relay listens, every token is read afresh");
+        }
       } else {
         log.warn("revocation notices from other replicas may be missed: token cache off until the relay listens again");
         cache.suspend();
