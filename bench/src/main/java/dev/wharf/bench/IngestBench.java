@@ -3,7 +3,7 @@ package dev.wharf.bench;
 import dev.wharf.devstack.EmbeddedServers;
 import dev.wharf.ingest.IngestQueue;
 import dev.wharf.ingest.LeaseBatches;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.ingest.RedisIngestQueue;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

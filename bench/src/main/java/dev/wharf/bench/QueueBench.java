@@ -1,7 +1,7 @@
 package dev.wharf.bench;
 
 import dev.wharf.ingest.IngestQueue;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.ingest.RedisIngestQueue;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;

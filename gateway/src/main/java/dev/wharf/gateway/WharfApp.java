@@ -81,7 +81,8 @@ public final class WharfApp {
       return blobs.ensureBucket()
           .compose(v -> RedisIngestQueue.create(vertx, redis, config.redis().namespace()))
           .map(queue -> {
-            FileService files = new FileService(vertx, pool, blobs, queue, config.uploads(), config.ingest(), metrics);
+            JobService jobs = new JobService(pool, queue, config.ingest().maxAttempts(), metrics);
+            FileService files = new FileService(vertx, pool, blobs, jobs, config.uploads(), config.ingest(), metrics);
             UploadSessions sessions = new UploadSessions(vertx, pool, blobs, files, config.sessions(), config.s3().partSize(),
                 config.grants().maxOpenUploads(), metrics);
             DeliveryService deliveries = new DeliveryService(vertx, pool, blobs, config.deliveries(), config.uploads(), metrics);
@@ -93,7 +94,7 @@ public final class WharfApp {
                 .description("Bearer-token authentications, by where the answer came from").tag("source", "postgres").register(metrics.registry());
             return new Services(config, pool, redisClient, redis, blobs, queue,
                 tokens, new TenantStore(pool), files,
-                new JobService(pool, queue, metrics),
+                jobs,
                 new IdempotencyStore(pool), new GrantService(pool, files, config.grants(), metrics), inboxAcks,
                 metrics, new MqttMetrics(metrics), new UploadSlots(config.uploads().maxConcurrentUploads(), metrics.uploadsInFlight(),
                     () -> metrics.upload("overloaded", 0)), deliveries, sessions);

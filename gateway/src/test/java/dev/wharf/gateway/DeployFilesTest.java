@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.wharf.gateway.config.WharfConfig;
 import dev.wharf.grants.GrantService.GrantRequest;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;

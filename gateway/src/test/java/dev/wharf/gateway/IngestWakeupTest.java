@@ -7,7 +7,7 @@ import dev.wharf.config.IngestConfig;
 import dev.wharf.gateway.TestStack.Tenant;
 import dev.wharf.ingest.IngestQueue;
 import dev.wharf.ingest.IngestWorker;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.ingest.RedisIngestQueue;
 import dev.wharf.ingest.validate.ValidationLimits;
 import dev.wharf.ingest.validate.Validators;

@@ -8,7 +8,7 @@ import dev.wharf.error.WharfException;
 import dev.wharf.grants.GrantService;
 import dev.wharf.grants.GrantService.GrantRequest;
 import dev.wharf.grants.GrantService.IssuedGrant;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.uploads.UploadSession.Protocol;
 import dev.wharf.uploads.UploadSessions;
 import dev.wharf.uploads.UploadSessions.NewSession;

@@ -33,7 +33,7 @@ public record FileRecord(
         .put("size", size)
         .put("sha256", sha256)
         .put("status", status.wireName())
-        .put("priority", dev.wharf.ingest.Priority.ofBand(priority).wireName())
+        .put("priority", dev.wharf.files.Priority.ofBand(priority).wireName())
         .put("created_at", createdAt.toString())
         .put("updated_at", updatedAt.toString());
     if (originalFilename != null && !originalFilename.equals(filename)) {

@@ -11,9 +11,6 @@ import dev.wharf.error.ClientException;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import dev.wharf.idempotency.IdempotencyStore;
-import dev.wharf.ingest.IngestQueue;
-import dev.wharf.ingest.JobStore;
-import dev.wharf.ingest.Priority;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -42,16 +39,16 @@ public final class FileService {
   private final Vertx vertx;
   private final Pool pool;
   private final BlobStore blobs;
-  private final IngestQueue queue;
+  private final VerificationJobs jobs;
   private final UploadConfig uploads;
   private final IngestConfig ingest;
   private final WharfMetrics metrics;
 
-  public FileService(Vertx vertx, Pool pool, BlobStore blobs, IngestQueue queue, UploadConfig uploads, IngestConfig ingest, WharfMetrics metrics) {
+  public FileService(Vertx vertx, Pool pool, BlobStore blobs, VerificationJobs jobs, UploadConfig uploads, IngestConfig ingest, WharfMetrics metrics) {
     this.vertx = vertx;
     this.pool = pool;
     this.blobs = blobs;
-    this.queue = queue;
+    this.jobs = jobs;
     this.uploads = uploads;
     this.ingest = ingest;
     this.metrics = metrics;
@@ -174,7 +171,7 @@ public final class FileService {
 
   /** Schedules the committed file's job; the answer is the file as the commit left it (no second read). */
   private Uploaded enqueued(FileRecord file, UUID jobId, Priority priority) {
-    queue.enqueue(jobId.toString(), priority, System.currentTimeMillis())
+    jobs.schedule(jobId, priority)
         .onFailure(err -> log.warn("job not scheduled, the reconciler will [job={}, cause={}]", jobId, err.toString()));
     return new Uploaded(file, jobId);
   }
@@ -202,7 +199,7 @@ public final class FileService {
     }
     return pool.withTransaction(tx -> FileStore.markUploaded(tx, fileId, size, sha256, jobId)
             .compose(file -> file != null
-                ? JobStore.insert(tx, jobId, fileId, owner, priority, ingest.maxAttempts()).map(file)
+                ? jobs.record(tx, jobId, fileId, owner, priority).map(file)
                 : Future.<FileRecord>failedFuture(ServerException.unavailable("postgres", new IllegalStateException("upload row vanished"))))
             .compose(file -> alsoInTx == null ? Future.succeededFuture(file) : alsoInTx.apply(tx, file).map(file)))
         .recover(err -> Future.failedFuture(err instanceof WharfException ? err : ServerException.unavailable("postgres", err)));
@@ -268,10 +265,10 @@ public final class FileService {
               }
               return file;
             })
-            .compose(file -> JobStore.cancelForFile(tx, id)
+            .compose(file -> jobs.cancelForFile(tx, id)
                 .compose(jobs -> FileStore.deleteRow(tx, id).map(v -> new Removed(file, jobs)))))
         .compose(removed -> {
-          removed.cancelledJobs().forEach(job -> queue.remove(job.toString())
+          removed.cancelledJobs().forEach(job -> jobs.unschedule(job)
               .onFailure(err -> log.warn("cancelled job left in redis; its claim will drop it [job={}]", job)));
           FileRecord file = removed.file();
           log.info("file deleted [tenant={}, device={}, file={}, cancelled_jobs={}]", file.tenantId(), file.deviceId(), id, removed.cancelledJobs().size());

@@ -10,7 +10,7 @@ import dev.wharf.files.FileService;
 import dev.wharf.files.FileService.UploadCommand;
 import dev.wharf.files.FileService.Uploaded;
 import dev.wharf.grants.UploadGrant.State;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;

@@ -1,7 +1,7 @@
 package dev.wharf.grants;
 
 import dev.wharf.grants.UploadGrant.State;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Row;

@@ -1,6 +1,6 @@
 package dev.wharf.grants;
 
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import java.time.OffsetDateTime;
 import java.util.Locale;
 import java.util.UUID;

@@ -1,5 +1,6 @@
 package dev.wharf.ingest;
 
+import dev.wharf.files.Priority;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.List;

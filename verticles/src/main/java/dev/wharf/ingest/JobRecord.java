@@ -1,5 +1,6 @@
 package dev.wharf.ingest;
 
+import dev.wharf.files.Priority;
 import io.vertx.core.json.JsonObject;
 import java.time.OffsetDateTime;
 import java.util.UUID;

@@ -3,27 +3,57 @@ package dev.wharf.ingest;
 import dev.wharf.auth.Principal;
 import dev.wharf.db.Page;
 import dev.wharf.files.FileStore;
+import dev.wharf.files.Priority;
+import dev.wharf.files.VerificationJobs;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.SqlClient;
+import java.util.List;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Ingest jobs as their owners and the admin see them: read, list, cancel, retry a dead one, queue stats. */
-public final class JobService {
+/**
+ * Ingest jobs as their owners and the admin see them (read, list, cancel, retry a dead one, queue stats), and as
+ * files see them: the verification job recorded with a file, scheduled, and cancelled with it.
+ */
+public final class JobService implements VerificationJobs {
 
   private static final Logger log = LoggerFactory.getLogger(JobService.class);
 
   private final Pool pool;
   private final IngestQueue queue;
+  private final int maxAttempts;
   private final WharfMetrics metrics;
 
-  public JobService(Pool pool, IngestQueue queue, WharfMetrics metrics) {
+  /** {@code maxAttempts}: how many times a new job may run before it is dead. */
+  public JobService(Pool pool, IngestQueue queue, int maxAttempts, WharfMetrics metrics) {
     this.pool = pool;
     this.queue = queue;
+    this.maxAttempts = maxAttempts;
     this.metrics = metrics;
+  }
+
+  @Override
+  public Future<Void> record(SqlClient tx, UUID jobId, UUID fileId, Principal owner, Priority priority) {
+    return JobStore.insert(tx, jobId, fileId, owner, priority, maxAttempts);
+  }
+
+  @Override
+  public Future<List<UUID>> cancelForFile(SqlClient tx, UUID fileId) {
+    return JobStore.cancelForFile(tx, fileId);
+  }
+
+  @Override
+  public Future<Void> schedule(UUID jobId, Priority priority) {
+    return queue.enqueue(jobId.toString(), priority, System.currentTimeMillis());
+  }
+
+  @Override
+  public Future<Void> unschedule(UUID jobId) {
+    return queue.remove(jobId.toString());
   }
 
   public Future<JobRecord> get(Principal caller, UUID id) {

@@ -4,6 +4,7 @@ import dev.wharf.auth.Principal;
 import dev.wharf.db.Cursor;
 import dev.wharf.db.Page;
 import dev.wharf.error.ClientException;
+import dev.wharf.files.Priority;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;

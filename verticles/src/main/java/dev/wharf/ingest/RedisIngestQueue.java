@@ -2,6 +2,7 @@ package dev.wharf.ingest;
 
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
+import dev.wharf.files.Priority;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.RedisAPI;

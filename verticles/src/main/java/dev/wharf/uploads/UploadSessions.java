@@ -10,7 +10,7 @@ import dev.wharf.error.WharfException;
 import dev.wharf.files.FileRecord;
 import dev.wharf.files.FileService;
 import dev.wharf.files.FileService.UploadCommand;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.metrics.WharfMetrics;
 import dev.wharf.uploads.UploadSession.Protocol;
 import dev.wharf.uploads.UploadSession.State;

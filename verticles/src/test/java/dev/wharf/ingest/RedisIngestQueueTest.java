@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.devstack.EmbeddedServers;
 import dev.wharf.error.ServerException;
+import dev.wharf.files.Priority;
 import dev.wharf.ingest.IngestQueue.Lease;
 import dev.wharf.ingest.IngestQueue.QueueStats;
 import dev.wharf.ingest.IngestQueue.QueuedJob;

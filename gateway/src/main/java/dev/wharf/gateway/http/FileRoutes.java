@@ -12,7 +12,7 @@ import dev.wharf.files.FileService;
 import dev.wharf.files.FileService.UploadCommand;
 import dev.wharf.files.FileStatus;
 import dev.wharf.idempotency.IdempotencyStore;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;

@@ -4,7 +4,7 @@ import dev.wharf.auth.Ids;
 import dev.wharf.auth.Principal;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.WharfException;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.uploads.ChunkChecksum;
 import dev.wharf.uploads.UploadSession;
 import dev.wharf.uploads.UploadSession.Protocol;

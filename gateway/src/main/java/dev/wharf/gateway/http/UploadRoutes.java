@@ -5,7 +5,7 @@ import dev.wharf.auth.Principal;
 import dev.wharf.blob.PartInfo;
 import dev.wharf.error.ClientException;
 import dev.wharf.files.FileRecord;
-import dev.wharf.ingest.Priority;
+import dev.wharf.files.Priority;
 import dev.wharf.uploads.UploadSession;
 import dev.wharf.uploads.UploadSession.Protocol;
 import dev.wharf.uploads.UploadSessions;

@@ -1,9 +1,11 @@
-package dev.wharf.ingest;
+package dev.wharf.files;
 
 import dev.wharf.error.ClientException;
 import java.util.Locale;
 
-/** Ingest priority bands, most urgent first. The band is the high part of a job's queue score. */
+/**
+ * How urgently a file is verified, most urgent first: its ingest job's band, the high part of the job's queue score.
+ */
 public enum Priority {
   URGENT(0),
   HIGH(1),
