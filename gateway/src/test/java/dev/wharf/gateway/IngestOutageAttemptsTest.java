@@ -7,13 +7,7 @@ import dev.wharf.blob.S3BlobStore;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.config.S3Config;
 import dev.wharf.gateway.TestStack.Tenant;
-import dev.wharf.ingest.IngestWorker;
-import dev.wharf.ingest.validate.ValidationLimits;
-import dev.wharf.ingest.validate.Validators;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
@@ -39,11 +33,9 @@ class IngestOutageAttemptsTest {
     TestStack stack = TestStack.get();
     Services s = stack.app.services();
     Tenant t = await(stack.newTenant());
-    var resp = await(stack.client.post("/v1/files").bearerTokenAuthentication(t.tokenA()).putHeader("X-Wharf-Filename", "o.json")
-        .putHeader("X-Wharf-Priority", "urgent").sendBuffer(Buffer.buffer("{\"outage\":true}")));
-    assertThat(resp.statusCode()).isEqualTo(201);
-    UUID job = UUID.fromString(resp.bodyAsJsonObject().getString("job_id"));
-    String fileId = resp.bodyAsJsonObject().getString("id");
+    TestStack.Uploaded up = await(stack.uploadUrgent(t, "o.json", "{\"outage\":true}"));
+    UUID job = up.jobId();
+    String fileId = up.fileId();
 
     int deadPort;
     try (ServerSocket probe = new ServerSocket(0)) {
@@ -59,8 +51,7 @@ class IngestOutageAttemptsTest {
     int budget = await(jobRow(s, job)).getInteger("max_attempts");
     IngestConfig few = new IngestConfig(1, 2, Duration.ofSeconds(30), budget, Duration.ofMillis(50), Duration.ofMillis(200),
         base.pollInterval(), base.reconcileInterval(), base.staleUploadAfter(), base.stallTimeout(), base.retention());
-    String failing = await(stack.vertx.deployVerticle(() -> new IngestWorker(s.pool(), unreachable, s.queue(), few,
-        Validators.standard(ValidationLimits.defaults()), s.metrics()), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)));
+    String failing = await(stack.startWorker(unreachable, few));
     Row[] seen = new Row[1];
     try {
       // Twice the budget, every attempt refused by storage: still queued (or running), never dead.
@@ -79,13 +70,7 @@ class IngestOutageAttemptsTest {
 
     String healthy = await(stack.startWorkers(2));
     try {
-      JsonObject[] file = new JsonObject[1];
-      await(stack.eventually(Duration.ofSeconds(30), () -> stack.client.get("/v1/files/" + fileId).bearerTokenAuthentication(t.tokenA()).send()
-          .map(r -> {
-            file[0] = r.bodyAsJsonObject();
-            return "processed".equals(file[0].getString("status"));
-          })));
-      assertThat(file[0].getString("status")).isEqualTo("processed");
+      assertThat(await(stack.awaitFileStatus(t, fileId, "processed", Duration.ofSeconds(30))).getString("status")).isEqualTo("processed");
       Row done = await(jobRow(s, job));
       assertThat(done.getString("status")).isEqualTo("succeeded");
       assertThat(done.getInteger("attempts")).isGreaterThan(budget);

@@ -11,15 +11,9 @@ import dev.wharf.blob.PartInfo;
 import dev.wharf.blob.StoredBlob;
 import dev.wharf.config.IngestConfig;
 import dev.wharf.gateway.TestStack.Tenant;
-import dev.wharf.ingest.IngestWorker;
-import dev.wharf.ingest.validate.ValidationLimits;
-import dev.wharf.ingest.validate.Validators;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.JsonObject;
 import io.vertx.core.streams.ReadStream;
 import io.vertx.sqlclient.Tuple;
 import java.time.Duration;
@@ -43,17 +37,13 @@ class IngestStallTest {
     TestStack stack = TestStack.get();
     Services s = stack.app.services();
     Tenant t = await(stack.newTenant());
-    var resp = await(stack.client.post("/v1/files").bearerTokenAuthentication(t.tokenA()).putHeader("X-Wharf-Filename", "s.json")
-        .putHeader("X-Wharf-Priority", "urgent").sendBuffer(Buffer.buffer("{\"stall\":true}")));
-    assertThat(resp.statusCode()).isEqualTo(201);
-    UUID job = UUID.fromString(resp.bodyAsJsonObject().getString("job_id"));
-    String fileId = resp.bodyAsJsonObject().getString("id");
+    TestStack.Uploaded up = await(stack.uploadUrgent(t, "s.json", "{\"stall\":true}"));
+    UUID job = up.jobId();
 
     IngestConfig base = s.config().ingest();
     IngestConfig stalling = new IngestConfig(1, 2, Duration.ofSeconds(30), 10, base.backoffBase(), base.backoffMax(), base.pollInterval(),
         base.reconcileInterval(), base.staleUploadAfter(), Duration.ofSeconds(1), base.retention());
-    String stalled = await(stack.vertx.deployVerticle(() -> new IngestWorker(s.pool(), new StallingReads(s.blobs()), s.queue(), stalling,
-        Validators.standard(ValidationLimits.defaults()), s.metrics()), new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)));
+    String stalled = await(stack.startWorker(new StallingReads(s.blobs()), stalling));
     try {
       // The lease is 30 s; only the stall timeout can end this attempt that soon.
       await(stack.eventually(Duration.ofSeconds(20), () -> s.pool().preparedQuery("SELECT last_error FROM ingest_jobs WHERE id = $1")
@@ -66,13 +56,8 @@ class IngestStallTest {
     }
     String healthy = await(stack.startWorkers(2));
     try {
-      JsonObject[] file = new JsonObject[1];
-      await(stack.eventually(Duration.ofSeconds(30), () -> stack.client.get("/v1/files/" + fileId).bearerTokenAuthentication(t.tokenA()).send()
-          .map(r -> {
-            file[0] = r.bodyAsJsonObject();
-            return "processed".equals(file[0].getString("status"));
-          })));
-      assertThat(file[0].getString("status")).isEqualTo("processed");
+      assertThat(await(stack.awaitFileStatus(t, up.fileId(), "processed", Duration.ofSeconds(30))).getString("status"))
+          .isEqualTo("processed");
     } finally {
       await(stack.vertx.undeploy(healthy));
     }

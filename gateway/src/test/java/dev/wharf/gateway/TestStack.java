@@ -109,14 +109,45 @@ public final class TestStack {
 
   /** Deploys ingest workers on this stack (one instance, {@code concurrency} jobs at once). */
   public Future<String> startWorkers(int concurrency) {
+    var ingest = app.services().config().ingest();
+    return startWorker(app.services().blobs(), new dev.wharf.config.IngestConfig(1, concurrency, ingest.leaseTime(),
+        ingest.maxAttempts(), ingest.backoffBase(), ingest.backoffMax(), ingest.pollInterval(), ingest.reconcileInterval(),
+        ingest.staleUploadAfter(), ingest.stallTimeout(), ingest.retention()));
+  }
+
+  /** Deploys one ingest worker on this stack's database and queue, reading objects from {@code blobs}. */
+  public Future<String> startWorker(dev.wharf.blob.BlobStore blobs, dev.wharf.config.IngestConfig config) {
     Services s = app.services();
-    var ingest = s.config().ingest();
-    var cfg = new dev.wharf.config.IngestConfig(1, concurrency, ingest.leaseTime(), ingest.maxAttempts(), ingest.backoffBase(),
-        ingest.backoffMax(), ingest.pollInterval(), ingest.reconcileInterval(), ingest.staleUploadAfter(), ingest.stallTimeout(),
-        ingest.retention());
-    return vertx.deployVerticle(() -> new IngestWorker(s.pool(), s.blobs(), s.queue(), cfg,
+    return vertx.deployVerticle(() -> new IngestWorker(s.pool(), blobs, s.queue(), config,
         Validators.standard(ValidationLimits.defaults()), s.metrics()),
         new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+  }
+
+  /** A file uploaded by the tenant's first device: its id and its ingest job's. */
+  public record Uploaded(String fileId, UUID jobId) {}
+
+  /** Uploads a small JSON file as {@code urgent}; fails unless the gateway answers 201. */
+  public Future<Uploaded> uploadUrgent(Tenant t, String filename, String json) {
+    return client.post("/v1/files").bearerTokenAuthentication(t.tokenA()).putHeader("X-Wharf-Filename", filename)
+        .putHeader("X-Wharf-Priority", "urgent").sendBuffer(io.vertx.core.buffer.Buffer.buffer(json))
+        .map(resp -> {
+          if (resp.statusCode() != 201) {
+            throw new AssertionError("upload of " + filename + " answered " + resp.statusCode() + ": " + resp.bodyAsString());
+          }
+          JsonObject body = resp.bodyAsJsonObject();
+          return new Uploaded(body.getString("id"), UUID.fromString(body.getString("job_id")));
+        });
+  }
+
+  /** The file as its device reads it, once its status is {@code status} (fails after {@code timeout}). */
+  public Future<JsonObject> awaitFileStatus(Tenant t, String fileId, String status, Duration timeout) {
+    JsonObject[] file = new JsonObject[1];
+    return eventually(timeout, () -> client.get("/v1/files/" + fileId).bearerTokenAuthentication(t.tokenA()).send()
+        .map(r -> {
+          file[0] = r.bodyAsJsonObject();
+          return status.equals(file[0].getString("status"));
+        }))
+        .map(v -> file[0]);
   }
 
   /** A fresh tenant with two devices and a sender holding the deliver and read scopes. */

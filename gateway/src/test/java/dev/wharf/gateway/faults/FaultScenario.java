@@ -21,6 +21,44 @@ final class FaultScenario {
     void heal() throws Exception;
   }
 
+  /** An action on a server that may fail. */
+  interface Step {
+    void run() throws Exception;
+  }
+
+  /**
+   * A server stopped and started again. {@link #startIfDown} is for the test class's teardown: a scenario that
+   * failed midway leaves the JVM's shared servers as it found them.
+   */
+  static final class Restart implements Fault {
+    private final Step stop;
+    private final Step start;
+    private volatile boolean down;
+
+    Restart(Step stop, Step start) {
+      this.stop = stop;
+      this.start = start;
+    }
+
+    @Override
+    public void inject() throws Exception {
+      down = true;
+      stop.run();
+    }
+
+    @Override
+    public void heal() throws Exception {
+      startIfDown();
+    }
+
+    void startIfDown() throws Exception {
+      if (down) {
+        start.run();
+        down = false;
+      }
+    }
+  }
+
   private FaultScenario() {}
 
   /**

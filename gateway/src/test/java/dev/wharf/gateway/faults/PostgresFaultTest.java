@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Timeout;
 class PostgresFaultTest {
 
   static FaultStack stack;
-  static volatile boolean down;
+  static final FaultScenario.Restart RESTART = new FaultScenario.Restart(
+      () -> stack.base.servers.stopPostgres(), () -> stack.base.servers.startPostgresAgain());
 
   @BeforeAll
   static void start() throws Exception {
@@ -24,29 +25,11 @@ class PostgresFaultTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (down) {
-      stack.base.servers.startPostgresAgain(); // a scenario that failed midway leaves the JVM's servers as it found them
-    }
+    RESTART.startIfDown();
     if (stack != null) {
       stack.close();
     }
   }
-
-  private static final FaultScenario.Fault RESTART = new FaultScenario.Fault() {
-    @Override
-    public void inject() throws Exception {
-      down = true;
-      stack.base.servers.stopPostgres();
-    }
-
-    @Override
-    public void heal() throws Exception {
-      if (down) {
-        stack.base.servers.startPostgresAgain();
-        down = false;
-      }
-    }
-  };
 
   @Test
   void restartUnderLoad() throws Exception {

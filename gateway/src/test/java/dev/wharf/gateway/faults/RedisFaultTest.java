@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Timeout;
 class RedisFaultTest {
 
   static FaultStack stack;
-  static volatile boolean down;
+  static final FaultScenario.Restart RESTART = new FaultScenario.Restart(
+      () -> stack.base.servers.stopRedis(), () -> stack.base.servers.startRedisAgain());
 
   @BeforeAll
   static void start() throws Exception {
@@ -29,9 +30,7 @@ class RedisFaultTest {
 
   @AfterAll
   static void stop() throws Exception {
-    if (down) {
-      stack.base.servers.startRedisAgain(); // a scenario that failed midway leaves the JVM's servers as it found them
-    }
+    RESTART.startIfDown();
     if (stack != null) {
       stack.close();
     }
@@ -50,22 +49,6 @@ class RedisFaultTest {
       }
     };
   }
-
-  private static final FaultScenario.Fault RESTART = new FaultScenario.Fault() {
-    @Override
-    public void inject() throws Exception {
-      down = true;
-      stack.base.servers.stopRedis();
-    }
-
-    @Override
-    public void heal() throws Exception {
-      if (down) {
-        stack.base.servers.startRedisAgain();
-        down = false;
-      }
-    }
-  };
 
   @Test
   void flushAllUnderLoad() throws Exception {
