@@ -156,8 +156,9 @@ public final class WharfApp {
         })
         .map(mqtt -> {
           mqttDeployment = mqtt;
-          log.info("wharf started [http={}:{}, workers={}, api_instances={}, mqtt={}, resumable_sha256={}]", cfg.http().host(),
-              cfg.http().port(), cfg.ingest().workers(), cfg.http().instances(), mqtt.describe(), dev.wharf.uploads.ResumableSha256.engine());
+          log.info("wharf started [http={}:{}, workers={}, api_instances={}, mqtt={}, resumable_sha256={}, transport={}]", cfg.http().host(),
+              cfg.http().port(), cfg.ingest().workers(), cfg.http().instances(), mqtt.describe(), dev.wharf.uploads.ResumableSha256.engine(),
+              vertx.isNativeTransportEnabled() ? "epoll" : "nio");
           return this;
         });
   }

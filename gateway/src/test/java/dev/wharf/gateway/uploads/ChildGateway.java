@@ -75,6 +75,17 @@ public final class ChildGateway implements AutoCloseable {
     process.waitFor(30, TimeUnit.SECONDS);
   }
 
+  /** The child's log once it holds {@code text}, or as it is after {@code timeout}. */
+  public String awaitLog(String text, java.time.Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String text0 = Files.readString(log);
+    while (!text0.contains(text) && System.nanoTime() < deadline && process.isAlive()) {
+      process.waitFor(100, TimeUnit.MILLISECONDS);
+      text0 = Files.readString(log);
+    }
+    return text0;
+  }
+
   /** The child's log so far, for a failure message. */
   public String logText() throws java.io.IOException {
     return Files.readString(log);
