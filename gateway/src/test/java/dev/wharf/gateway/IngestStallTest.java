@@ -95,6 +95,11 @@ class IngestStallTest {
     }
 
     @Override
+    public Future<dev.wharf.blob.StoredPart> putPart(String key, String uploadId, int partNumber, ReadStream<Buffer> body, long length) {
+      return real.putPart(key, uploadId, partNumber, body, length);
+    }
+
+    @Override
     public Future<List<PartInfo>> listParts(String key, String uploadId) {
       return real.listParts(key, uploadId);
     }

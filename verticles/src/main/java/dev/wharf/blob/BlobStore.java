@@ -48,6 +48,12 @@ public interface BlobStore {
   /** Uploads one part of a multipart upload from memory; answers its ETag (as S3 sent it). */
   Future<String> uploadPart(String key, String uploadId, int partNumber, byte[] bytes, int length);
 
+  /**
+   * Streams exactly {@code length} bytes of {@code body} into part {@code partNumber} of a multipart upload, hashing
+   * them on the way; nothing of the part stays in storage unless every byte arrived. Answers the part and its SHA-256.
+   */
+  Future<StoredPart> putPart(String key, String uploadId, int partNumber, ReadStream<Buffer> body, long length);
+
   /** The parts storage holds for a multipart upload, in part-number order. */
   Future<java.util.List<PartInfo>> listParts(String key, String uploadId);
 

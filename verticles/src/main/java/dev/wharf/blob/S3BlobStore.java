@@ -1,6 +1,7 @@
 package dev.wharf.blob;
 
 import dev.wharf.config.S3Config;
+import dev.wharf.error.ServerException;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -133,7 +134,8 @@ public final class S3BlobStore implements BlobStore {
     Supplier<Future<StoredBlob>> upload;
     if (declaredLength != null && declaredLength > config.partSize() && declaredLength <= Math.min(maxBytes, config.streamedPutMax())
         && http.tryStream()) {
-      upload = () -> new S3StreamPut(vertx, http, key, contentType, body, declaredLength, config.attemptTimeout().toMillis()).start();
+      upload = () -> new S3StreamPut(vertx, http, key, Map.of(), contentType, body, declaredLength, config.attemptTimeout().toMillis())
+          .start().map(put -> new StoredBlob(key, put.size(), put.sha256()));
     } else {
       upload = () -> new S3Upload(s3, http, context, config.bucket(), key, contentType, body, maxBytes,
           config.partSize(), config.partsInFlight(), onMultipart, timeouts).start();
@@ -164,6 +166,28 @@ public final class S3BlobStore implements BlobStore {
   public Future<String> uploadPart(String key, String uploadId, int partNumber, byte[] bytes, int length) {
     return http.put(key, S3Http.partQuery(uploadId, partNumber), null, bytes, length)
         .recover(e -> Future.failedFuture(S3Failures.forUpload(e)));
+  }
+
+  /**
+   * Streams the part as one UploadPart on a streamed-PUT connection: 503 {@code overloaded} when none is free,
+   * and nothing is retried once bytes flow (S3 keeps no part whose PUT did not finish; the device sends again).
+   */
+  @Override
+  public Future<StoredPart> putPart(String key, String uploadId, int partNumber, ReadStream<Buffer> body, long length) {
+    if (!http.tryStream()) {
+      body.pause();
+      return Future.failedFuture(ServerException.overloaded("every connection to storage for streamed bodies is busy"));
+    }
+    Context context = vertx.getOrCreateContext();
+    Supplier<Future<StoredPart>> upload = () -> new S3StreamPut(vertx, http, key, S3Http.partQuery(uploadId, partNumber), null, body, length,
+        config.attemptTimeout().toMillis()).start()
+        .map(put -> new StoredPart(new PartInfo(partNumber, put.size(), put.etag()), put.sha256()));
+    if (Vertx.currentContext() == context) {
+      return upload.get();
+    }
+    Promise<StoredPart> stored = Promise.promise();
+    context.runOnContext(v -> upload.get().onComplete(stored));
+    return stored.future();
   }
 
   @Override

@@ -137,13 +137,14 @@ final class S3Http {
   }
 
   /**
-   * A signed {@code PUT} of exactly {@code length} bytes to {@code key}, connected and ready for its body,
+   * A signed {@code PUT} of exactly {@code length} bytes to {@code key} (with {@code query}: an UploadPart),
+   * connected and ready for its body,
    * which the caller writes (see {@link S3StreamPut}). Connecting is retried as any call; nothing is retried
    * once the body flows. Use only within {@link #tryStream()}.
    */
-  Future<HttpClientRequest> openPut(String key, String contentType, long length) {
+  Future<HttpClientRequest> openPut(String key, Map<String, String> query, String contentType, long length) {
     return call(timeout -> identity().compose(creds -> streamClient.request(
-            sign(creds, HttpMethod.PUT, key, Map.of(), contentType, null).setConnectTimeout(timeout)))
+            sign(creds, HttpMethod.PUT, key, query, contentType, null).setConnectTimeout(timeout)))
         .map(request -> request.putHeader("Content-Length", Long.toString(length))));
   }
 

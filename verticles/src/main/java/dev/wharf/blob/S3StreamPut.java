@@ -12,11 +12,13 @@ import io.vertx.core.streams.ReadStream;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
 /**
  * One body streamed into S3 as a single {@code PutObject} of its declared length: the other way behind
- * {@link S3BlobStore#put}, for bodies larger than a part whose length is known before the first byte.
+ * {@link S3BlobStore#put}, for bodies larger than a part whose length is known before the first byte. With an
+ * UploadPart's query it streams one part of a multipart upload the same way ({@link S3BlobStore#putPart}).
  *
  * <p>The body's buffers go to S3 as they arrive, hashed on the way; nothing is copied into part arrays and
  * nothing is completed afterwards, so memory per upload is the connection's write queue, not
@@ -36,24 +38,30 @@ final class S3StreamPut {
   private final Vertx vertx;
   private final S3Http http;
   private final String key;
+  private final Map<String, String> query;
   private final String contentType;
   private final ReadStream<Buffer> body;
   private final long length;
   private final long attemptTimeoutMillis;
 
-  private final Promise<StoredBlob> result = Promise.promise();
+  private final Promise<Streamed> result = Promise.promise();
   private final MessageDigest sha256 = S3Upload.newSha256();
   private HttpClientRequest request;
   private long received;
   private Buffer withheld;
   private long stallTimer = -1;
+  private String etag;
   private boolean done;
 
-  S3StreamPut(Vertx vertx, S3Http http, String key, String contentType, ReadStream<Buffer> body, long length,
+  /** What was stored: the byte count, their SHA-256 (lower-case hex) and the ETag S3 answered. */
+  record Streamed(long size, String sha256, String etag) {}
+
+  S3StreamPut(Vertx vertx, S3Http http, String key, Map<String, String> query, String contentType, ReadStream<Buffer> body, long length,
       long attemptTimeoutMillis) {
     this.vertx = vertx;
     this.http = http;
     this.key = key;
+    this.query = query;
     this.contentType = contentType;
     this.body = body;
     this.length = length;
@@ -61,10 +69,10 @@ final class S3StreamPut {
   }
 
   /** Opens the PUT, then takes over the body (its handlers and flow); answers what was stored. */
-  Future<StoredBlob> start() {
+  Future<Streamed> start() {
     body.pause();
     body.exceptionHandler(this::fail);
-    http.openPut(key, contentType, length).onComplete(opened -> {
+    http.openPut(key, query, contentType, length).onComplete(opened -> {
       if (opened.failed()) {
         fail(S3Failures.unavailable(opened.cause()));
         return;
@@ -76,7 +84,7 @@ final class S3StreamPut {
       request = opened.result();
       request.response()
           .compose(response -> response.body().compose(answer -> response.statusCode() / 100 == 2
-              ? Future.succeededFuture()
+              ? Future.succeededFuture(etag = response.getHeader("ETag"))
               : Future.failedFuture(S3ErrorResponse.of("PUT", response.statusCode(), answer.toString()))))
           .onComplete(answered -> {
             if (answered.failed()) {
@@ -166,7 +174,7 @@ final class S3StreamPut {
     done = true;
     cancelStall();
     http.releaseStream();
-    result.complete(new StoredBlob(key, received, HexFormat.of().formatHex(sha256.digest())));
+    result.complete(new Streamed(received, HexFormat.of().formatHex(sha256.digest()), etag));
   }
 
   /** Resets the PUT (S3 keeps nothing of a single PUT that did not finish) and fails the result. */

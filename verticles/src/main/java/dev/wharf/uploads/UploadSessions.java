@@ -3,6 +3,7 @@ package dev.wharf.uploads;
 import dev.wharf.auth.Principal;
 import dev.wharf.blob.BlobStore;
 import dev.wharf.blob.PartInfo;
+import dev.wharf.blob.StoredPart;
 import dev.wharf.config.SessionConfig;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.ServerException;
@@ -369,6 +370,62 @@ public final class UploadSessions {
     });
   }
 
+  /**
+   * One part of a direct session sent through the gateway instead of to a presigned URL (a device with no route
+   * to the bucket that still wants parts in parallel): streamed into the multipart upload as it arrives, hashed
+   * on the way. The body must be exactly the part's size ({@code partSize}, the last part the rest): 400
+   * {@code invalid_part} otherwise, before a byte is read. Sending a part again replaces it, as a presigned PUT
+   * does. The part is stored once its PUT answered; then the session's expiry moves out and the audit trail
+   * records {@code part_stored} with its size and SHA-256. A PUT that races the session's completion answers
+   * 409 {@code upload_completed} (storage refuses parts of a completed upload).
+   */
+  public Future<StoredPart> putPart(Principal device, UUID fileId, int number, long length, ReadStream<Buffer> body, String requestId) {
+    return get(device, fileId, Protocol.DIRECT)
+        .compose(s -> {
+          if (s.state() != State.ACTIVE) {
+            throw ClientException.conflict("upload_completed", "the upload is complete");
+          }
+          int last = lastPart(s);
+          if (number < 1 || number > last) {
+            throw ClientException.badRequest("invalid_part", "part numbers run from 1 to " + last);
+          }
+          long expected = expectedPartSize(s, number);
+          if (length != expected) {
+            throw ClientException.badRequest("invalid_part", "part " + number + " must have " + expected + " bytes, not " + length);
+          }
+          return blobs.putPart(s.objectKey(), s.uploadId(), number, body, length)
+              .recover(err -> err instanceof WharfException w && w.status() < 500 ? Future.failedFuture(err)
+                  // Storage refuses parts of an upload that was completed or aborted meanwhile: say so, if it was.
+                  : get(device, fileId, Protocol.DIRECT).transform(now -> now.succeeded() && now.result().state() != State.ACTIVE
+                      ? Future.failedFuture(ClientException.conflict("upload_completed", "the upload was completed while the part was sent"))
+                      : Future.failedFuture(err)))
+              .compose(stored -> pool.withTransaction(tx -> UploadSessionStore.extend(tx, fileId, config.ttl())
+                      .compose(v -> UploadSessionStore.audit(tx, s.tenantId(), s.deviceId(), fileId, "part_stored", "device:" + s.deviceId(),
+                          requestId, new JsonObject().put("part", number).put("size", stored.part().size()).put("sha256", stored.sha256()))))
+                  .recover(err -> {
+                    // The part is in storage whatever happened here; completion reads storage, not this trail.
+                    log.warn("stored part not recorded [file={}, part={}, cause={}]", fileId, number, err.toString());
+                    return Future.succeededFuture();
+                  })
+                  .map(v -> {
+                    metrics.count("wharf_upload_sessions_total", "event", "part_stored", 1);
+                    return stored;
+                  }));
+        })
+        .onFailure(err -> {
+          body.pause();
+          log.info("part not stored [file={}, part={}, request={}, cause={}]", fileId, number, requestId, err.toString());
+        })
+        .recover(err -> Future.failedFuture(asWharf(err)));
+  }
+
+  /** The size part {@code number} of a direct session must have: the part size, the last one what is left. */
+  static long expectedPartSize(UploadSession s, int number) {
+    int last = lastPart(s);
+    long length = s.declaredLength() == null ? 0 : s.declaredLength();
+    return number < last ? s.partSize() : length - (long) s.partSize() * (last - 1);
+  }
+
   /** How many parts a direct session has: its size in part-size pieces (one for an empty file). */
   public static int lastPart(UploadSession s) {
     long length = s.declaredLength() == null ? 0 : s.declaredLength();
@@ -423,7 +480,7 @@ public final class UploadSessions {
     for (int n = 1; n <= last; n++) {
       if (at < parts.size() && parts.get(at).number() == n) {
         PartInfo p = parts.get(at++);
-        long expected = n < last ? s.partSize() : length - (long) s.partSize() * (last - 1);
+        long expected = expectedPartSize(s, n);
         if (p.size() != expected && !(length == 0 && p.size() == 0)) {
           throw ClientException.badRequest("invalid_part", "part " + n + " has " + p.size() + " bytes, not " + expected);
         }

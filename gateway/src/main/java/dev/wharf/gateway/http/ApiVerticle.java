@@ -53,7 +53,7 @@ public final class ApiVerticle extends VerticleBase {
     new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadSlots()).mount(files);
     new JobRoutes(services.jobs()).mount(under("/v1/jobs"));
     tus.mount(router);
-    new UploadRoutes(services.uploadSessions()).mount(under("/v1/uploads"), files);
+    new UploadRoutes(services.uploadSessions(), services.uploadSlots()).mount(under("/v1/uploads"), files);
     waiters = new InboxWaiters(vertx, services.deliveries().pollsHeld(), services.config().deliveries().maxPolls());
     new DeliveryRoutes(services.deliveries(), services.idempotency(), services.uploadSlots(), services.files().limits())
         .mount(under("/v1/deliveries"), under("/v1/devices"));

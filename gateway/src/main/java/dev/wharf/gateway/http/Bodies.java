@@ -52,11 +52,12 @@ public final class Bodies {
 
   /**
    * The routes that stream their body instead of buffering it: {@code POST /v1/files},
-   * {@code POST /v1/devices/{device}/deliveries}, {@code POST /v1/tus} and {@code PATCH /v1/tus/{id}}.
+   * {@code POST /v1/devices/{device}/deliveries}, {@code POST /v1/tus}, {@code PATCH /v1/tus/{id}} and
+   * {@code PUT /v1/uploads/{id}/parts/{n}}.
    */
   static boolean isStreamed(RoutingContext ctx) {
     HttpMethod method = ctx.request().method();
-    if (method != HttpMethod.POST && method != HttpMethod.PATCH) {
+    if (method != HttpMethod.POST && method != HttpMethod.PATCH && method != HttpMethod.PUT) {
       return false;
     }
     String path = ctx.normalizedPath();
@@ -64,6 +65,12 @@ public final class Bodies {
       // The router matches a route with or without one trailing slash; so must this, or a streamed route would
       // get a body already buffered.
       path = path.substring(0, path.length() - 1);
+    }
+    if (method == HttpMethod.PUT) {
+      // /v1/uploads/{id}/parts/{n}: four segments after /v1/, the third "parts".
+      String[] segments = path.split("/", -1);
+      return segments.length == 6 && segments[2].equals("uploads") && segments[4].equals("parts") && !segments[3].isEmpty()
+          && !segments[5].isEmpty();
     }
     if (method == HttpMethod.PATCH) {
       return path.startsWith("/v1/tus/") && path.length() > 8 && path.indexOf('/', 8) < 0;

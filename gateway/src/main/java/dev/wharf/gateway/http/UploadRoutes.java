@@ -3,7 +3,9 @@ package dev.wharf.gateway.http;
 import dev.wharf.auth.Ids;
 import dev.wharf.auth.Principal;
 import dev.wharf.blob.PartInfo;
+import dev.wharf.blob.StoredPart;
 import dev.wharf.error.ClientException;
+import dev.wharf.error.WharfException;
 import dev.wharf.files.FileRecord;
 import dev.wharf.files.Priority;
 import dev.wharf.uploads.UploadSession;
@@ -12,6 +14,7 @@ import dev.wharf.uploads.UploadSessions;
 import dev.wharf.uploads.UploadSessions.NewSession;
 import dev.wharf.uploads.UploadSessions.PresignedPart;
 import io.vertx.core.Future;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -30,9 +33,11 @@ import java.util.UUID;
 final class UploadRoutes {
 
   private final UploadSessions sessions;
+  private final UploadSlots slots;
 
-  UploadRoutes(UploadSessions sessions) {
+  UploadRoutes(UploadSessions sessions, UploadSlots slots) {
     this.sessions = sessions;
+    this.slots = slots;
   }
 
   /** {@code router} serves {@code /v1/uploads}, {@code files} serves {@code /v1/files} (the file's event history). */
@@ -50,6 +55,7 @@ final class UploadRoutes {
       List<Integer> numbers = partNumbers(Replies.body(ctx));
       return sessions.presign(device, id, numbers).map(urls -> new JsonObject().put("parts", urlsJson(urls)));
     }));
+    router.put("/:id/parts/:n").handler(this::putPart);
     router.post("/:id/complete").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = Ids.uuid("upload", ctx.pathParam("id"));
@@ -79,6 +85,58 @@ final class UploadRoutes {
             return describe(session, null).put("parts", urlsJson(urls));
           }));
     });
+  }
+
+  /**
+   * {@code PUT /v1/uploads/{id}/parts/{n}}: part {@code n} through the gateway, streamed to storage; the body's
+   * {@code Content-Length} must be the part's size (411 {@code length_required} without one).
+   */
+  private void putPart(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    request.pause();
+    Principal device;
+    UUID id;
+    int number;
+    long length;
+    try {
+      device = Authn.principal(ctx).requireDevice();
+      id = Ids.uuid("upload", ctx.pathParam("id"));
+      number = partNumber(ctx.pathParam("n"));
+      String raw = request.getHeader("Content-Length");
+      if (raw == null) {
+        throw new ClientException(411, "length_required", "send the part with a Content-Length (its exact size)");
+      }
+      try {
+        length = Long.parseLong(raw.trim());
+      } catch (NumberFormatException e) {
+        throw ClientException.badRequest("invalid_content_length", "Content-Length is not a number");
+      }
+    } catch (WharfException e) {
+      ctx.fail(e);
+      return;
+    }
+    slots.run(() -> sessions.putPart(device, id, number, length, request, RequestIds.of(ctx))).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+        return;
+      }
+      StoredPart stored = ar.result();
+      JsonObject body = new JsonObject().put("number", stored.part().number()).put("size", stored.part().size())
+          .put("etag", stored.part().etag()).put("sha256", stored.sha256());
+      ctx.response().setStatusCode(200).putHeader("Content-Type", "application/json").end(Replies.encode(body));
+    });
+  }
+
+  private static int partNumber(String raw) {
+    try {
+      int n = Integer.parseInt(raw);
+      if (n >= 1) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw ClientException.badRequest("invalid_part", "a part number is a whole number from 1");
   }
 
   /** URLs for the first parts, as many as one batch allows. */

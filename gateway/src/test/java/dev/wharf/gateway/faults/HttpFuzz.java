@@ -45,7 +45,7 @@ final class HttpFuzz {
       "OPTIONS /v1/tus", "OPTIONS /v1/tus/{tus}", "POST /v1/tus", "POST /v1/tus/{tus}", "HEAD /v1/tus/{tus}",
       "PATCH /v1/tus/{tus}", "DELETE /v1/tus/{tus}",
       "POST /v1/uploads", "GET /v1/uploads/{id}", "POST /v1/uploads/{id}/parts", "POST /v1/uploads/{id}/complete",
-      "DELETE /v1/uploads/{id}"};
+      "DELETE /v1/uploads/{id}", "PUT /v1/uploads/{id}/parts/{n}"};
 
   private static final String[] METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
       "PROPFIND", "FOO", "get", "G-E_T", "M-SEARCH"};
@@ -144,6 +144,7 @@ final class HttpFuzz {
       case 1 -> t.fileId();
       default -> t.tusId();
     });
+    p = p.replace("{n}", r.nextInt(2) == 0 ? idGarbage(r) : Integer.toString(r.nextInt(4)));
     p = p.replace("{id}", r.nextInt(2) == 0 ? idGarbage(r) : r.nextBoolean() ? t.fileId() : java.util.UUID.randomUUID().toString());
     return p;
   }
