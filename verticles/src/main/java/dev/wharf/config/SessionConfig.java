@@ -13,9 +13,10 @@ import java.time.Duration;
  * @param auditRetention how long audit events are kept
  * @param sweepInterval how often the leader sweeps expired sessions, abandoned streams and orphaned
  *     multipart uploads
+ * @param pauseMax how long a paused direct session is kept before it expires like an idle one
  */
 public record SessionConfig(Duration ttl, Duration lease, Duration presignTtl, int presignBatch, Duration auditRetention,
-    Duration sweepInterval) {
+    Duration sweepInterval, Duration pauseMax) {
 
   public SessionConfig {
     if (ttl.toSeconds() < 1) {
@@ -29,6 +30,9 @@ public record SessionConfig(Duration ttl, Duration lease, Duration presignTtl, i
     }
     if (presignBatch < 1 || presignBatch > 1000) {
       throw new IllegalArgumentException("uploads.presign-batch must be from 1 to 1000");
+    }
+    if (pauseMax.toSeconds() < 1) {
+      throw new IllegalArgumentException("uploads.pause-max must be at least 1s");
     }
     if (sweepInterval.toMillis() < 100) {
       throw new IllegalArgumentException("uploads.sweep-interval must be at least 100ms");

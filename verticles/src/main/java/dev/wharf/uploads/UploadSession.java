@@ -29,13 +29,19 @@ public record UploadSession(
     OffsetDateTime expiresAt,
     OffsetDateTime createdAt,
     String filename,
-    String contentType) {
+    String contentType,
+    OffsetDateTime pausedAt) {
 
   /** How the bytes arrive: through the gateway (tus) or straight to storage (presigned part URLs). */
   public enum Protocol { TUS, DIRECT }
 
   /** {@code active → completing → completed}; aborted and expired sessions are deleted. */
   public enum State { ACTIVE, COMPLETING, COMPLETED }
+
+  /** Paused by its device: an active direct session that takes nothing until it is resumed. */
+  public boolean paused() {
+    return pausedAt != null && state == State.ACTIVE;
+  }
 
   /** Every byte storage holds for this upload, as far as it is recorded. */
   public long offset() {

@@ -25,7 +25,7 @@ final class UploadSessionStore {
 
   private static final String COLUMNS = "s.file_id, s.tenant_id, s.device_id, s.protocol, s.req, s.upload_id, s.object_key, "
       + "s.part_size, s.declared_length, s.expected_sha256, s.priority, s.state, s.parts_bytes, s.parts_count, s.tail_bytes, "
-      + "s.hash_state, s.lease_owner, s.lease_until, s.expires_at, s.created_at, f.filename, f.content_type";
+      + "s.hash_state, s.lease_owner, s.lease_until, s.expires_at, s.created_at, f.filename, f.content_type, s.paused_at";
   private static final String FROM = " FROM upload_sessions s JOIN files f ON f.id = s.file_id ";
 
   private UploadSessionStore() {}
@@ -54,7 +54,8 @@ final class UploadSessionStore {
         row.getOffsetDateTime("expires_at"),
         row.getOffsetDateTime("created_at"),
         row.getString("filename"),
-        row.getString("content_type"));
+        row.getString("content_type"),
+        row.getOffsetDateTime("paused_at"));
   }
 
   private static List<UploadSession> all(RowSet<Row> rows) {
@@ -123,6 +124,19 @@ final class UploadSessionStore {
         .map(rows -> rows.rowCount() == 0 ? Optional.empty() : Optional.of(map(rows.iterator().next())));
   }
 
+  /**
+   * Pauses (or, with {@code pause} false, resumes) the caller's active direct session: its expiry becomes
+   * {@code keep} from now. A repeated pause keeps the first {@code paused_at}. Empty when there is no such session.
+   */
+  static Future<Optional<UploadSession>> setPaused(SqlClient sql, Principal caller, UUID fileId, boolean pause, Duration keep) {
+    return sql.preparedQuery("WITH p AS (UPDATE upload_sessions SET paused_at = CASE WHEN $4 THEN coalesce(paused_at, now()) END, "
+            + "expires_at = now() + make_interval(secs => $5), updated_at = now() "
+            + "WHERE file_id = $1 AND tenant_id = $2 AND device_id = $3 AND protocol = 'direct' AND state = 'active' RETURNING *) "
+            + "SELECT " + COLUMNS + " FROM p s JOIN files f ON f.id = s.file_id")
+        .execute(Tuple.of(fileId, caller.tenantId(), caller.deviceId(), pause, seconds(keep)))
+        .map(rows -> rows.rowCount() == 0 ? Optional.empty() : Optional.of(map(rows.iterator().next())));
+  }
+
   /** Extends a lease still held by {@code owner}; false when it was lost. */
   static Future<Boolean> renew(SqlClient sql, UUID fileId, String owner, Duration lease) {
     return sql.preparedQuery("UPDATE upload_sessions SET lease_until = now() + make_interval(secs => $3) WHERE file_id = $1 AND lease_owner = $2")
@@ -153,7 +167,7 @@ final class UploadSessionStore {
   /** Pushes an active session's expiry out: its device is still at it (direct mode, where no byte passes here). */
   static Future<Void> extend(SqlClient sql, UUID fileId, Duration ttl) {
     return sql.preparedQuery("UPDATE upload_sessions SET expires_at = now() + make_interval(secs => $2), updated_at = now() "
-            + "WHERE file_id = $1 AND state = 'active'")
+            + "WHERE file_id = $1 AND state = 'active' AND paused_at IS NULL")
         .execute(Tuple.of(fileId, seconds(ttl)))
         .mapEmpty();
   }

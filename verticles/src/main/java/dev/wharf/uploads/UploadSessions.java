@@ -148,7 +148,7 @@ public final class UploadSessions {
     Priority priority = n.priority() == null ? Priority.NORMAL : n.priority();
     return blobs.createMultipart(key, contentType).compose(uploadId -> {
       UploadSession s = new UploadSession(fileId, device.tenantId(), device.deviceId(), protocol, n.req(), uploadId, key, partSize,
-          n.length(), sha, priority.band(), State.ACTIVE, 0, 0, 0, null, null, null, null, null, filename, contentType);
+          n.length(), sha, priority.band(), State.ACTIVE, 0, 0, 0, null, null, null, null, null, filename, contentType, null);
       return pool.withTransaction(tx -> OpenUploads.lockDevice(tx, device.tenantId(), device.deviceId())
               .compose(exists -> {
                 if (!exists) {
@@ -351,6 +351,7 @@ public final class UploadSessions {
       if (s.state() != State.ACTIVE) {
         throw ClientException.conflict("upload_completed", "the upload is complete");
       }
+      refuseIfPaused(s);
       int last = lastPart(s);
       if (numbers.isEmpty() || numbers.size() > config.presignBatch()) {
         throw ClientException.badRequest("invalid_parts", "ask for 1 to " + config.presignBatch() + " parts at once");
@@ -385,6 +386,7 @@ public final class UploadSessions {
           if (s.state() != State.ACTIVE) {
             throw ClientException.conflict("upload_completed", "the upload is complete");
           }
+          refuseIfPaused(s);
           int last = lastPart(s);
           if (number < 1 || number > last) {
             throw ClientException.badRequest("invalid_part", "part numbers run from 1 to " + last);
@@ -426,6 +428,58 @@ public final class UploadSessions {
     return number < last ? s.partSize() : length - (long) s.partSize() * (last - 1);
   }
 
+  /**
+   * Pauses a direct session whose device expects to be away: it is kept for {@code uploads.pause-max} from now
+   * instead of expiring {@code uploads.session-ttl} after its last sign of life, and takes no part, part URL or
+   * completion until {@link #resume}. Part URLs handed out before stay valid until they expire (storage checks
+   * their signature, not the session), so a part PUT to one is still kept. Pausing a paused session moves its
+   * horizon out again. 409 {@code upload_completed} once it completed.
+   */
+  public Future<UploadSession> pause(Principal device, UUID fileId, String requestId) {
+    return setPaused(device, fileId, true, config.pauseMax(), requestId);
+  }
+
+  /** Resumes a paused direct session (a session that is not paused is answered as it is, its expiry renewed). */
+  public Future<UploadSession> resume(Principal device, UUID fileId, String requestId) {
+    return setPaused(device, fileId, false, config.ttl(), requestId);
+  }
+
+  private Future<UploadSession> setPaused(Principal device, UUID fileId, boolean pause, java.time.Duration keep, String requestId) {
+    String event = pause ? "paused" : "resumed";
+    return get(device, fileId, Protocol.DIRECT)
+        .compose(s -> {
+          if (s.state() != State.ACTIVE) {
+            throw ClientException.conflict("upload_completed", "the upload is complete");
+          }
+          return pool.withTransaction(tx -> UploadSessionStore.setPaused(tx, device, fileId, pause, keep)
+              .compose(changed -> {
+                if (changed.isEmpty()) {
+                  // Completed (or aborted) between the read and the update.
+                  throw ClientException.conflict("upload_completed", "the upload is complete");
+                }
+                UploadSession now = changed.get();
+                return UploadSessionStore.audit(tx, now.tenantId(), now.deviceId(), fileId, event, "device:" + now.deviceId(), requestId,
+                    new JsonObject().put("expires_at", now.expiresAt().toInstant().toString())).map(now);
+              }));
+        })
+        .onSuccess(now -> {
+          metrics.count("wharf_upload_sessions_total", "event", event, 1);
+          log.info("upload session {} [tenant={}, device={}, file={}, expires_at={}]", event, now.tenantId(), now.deviceId(), fileId,
+              now.expiresAt());
+        })
+        .recover(err -> Future.failedFuture(asWharf(err)));
+  }
+
+  private static void refuseIfPaused(UploadSession s) {
+    if (s.paused()) {
+      throw pausedError();
+    }
+  }
+
+  private static ClientException pausedError() {
+    return ClientException.conflict("upload_paused", "the upload is paused; resume it first (POST /v1/uploads/{id}/resume)");
+  }
+
   /** How many parts a direct session has: its size in part-size pieces (one for an empty file). */
   public static int lastPart(UploadSession s) {
     long length = s.declaredLength() == null ? 0 : s.declaredLength();
@@ -458,6 +512,10 @@ public final class UploadSessions {
         .compose(s -> {
           if (s.state() == State.COMPLETED) {
             return files.get(device, fileId);
+          }
+          if (s.paused()) {
+            return UploadSessionStore.release(pool, fileId, owner).otherwiseEmpty()
+                .compose(v -> Future.<FileRecord>failedFuture(pausedError()));
           }
           return blobs.listParts(s.objectKey(), s.uploadId())
               .compose(parts -> {

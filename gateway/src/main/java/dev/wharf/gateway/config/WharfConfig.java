@@ -147,7 +147,8 @@ public record WharfConfig(
           s.duration("uploads.presign-ttl", Duration.ofHours(1)),
           s.integer("uploads.presign-batch", 100),
           s.duration("uploads.audit-retention", Duration.ofDays(90)),
-          s.duration("uploads.sweep-interval", Duration.ofSeconds(60)));
+          s.duration("uploads.sweep-interval", Duration.ofSeconds(60)),
+          s.duration("uploads.pause-max", Duration.ofDays(7)));
       IngestConfig ingest = new IngestConfig(
           s.integer("ingest.workers", 1),
           s.integer("ingest.concurrency", 16),

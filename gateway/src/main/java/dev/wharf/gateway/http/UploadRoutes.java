@@ -56,6 +56,18 @@ final class UploadRoutes {
       return sessions.presign(device, id, numbers).map(urls -> new JsonObject().put("parts", urlsJson(urls)));
     }));
     router.put("/:id/parts/:n").handler(this::putPart);
+    router.post("/:id/pause").handler(ctx -> Replies.json(ctx, 200, () -> {
+      Principal device = Authn.principal(ctx).requireDevice();
+      UUID id = Ids.uuid("upload", ctx.pathParam("id"));
+      return sessions.pause(device, id, RequestIds.of(ctx)).map(session -> describe(session, null));
+    }));
+    router.post("/:id/resume").handler(ctx -> Replies.json(ctx, 200, () -> {
+      Principal device = Authn.principal(ctx).requireDevice();
+      UUID id = Ids.uuid("upload", ctx.pathParam("id"));
+      // What storage holds, and fresh URLs for the parts it does not (up to one batch): all a device needs to go on.
+      return sessions.resume(device, id, RequestIds.of(ctx)).compose(session -> sessions.storedParts(device, id)
+          .compose(stored -> missingUrls(device, session, stored).map(urls -> describe(session, stored).put("parts", urlsJson(urls)))));
+    }));
     router.post("/:id/complete").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = Ids.uuid("upload", ctx.pathParam("id"));
@@ -139,6 +151,19 @@ final class UploadRoutes {
     throw ClientException.badRequest("invalid_part", "a part number is a whole number from 1");
   }
 
+  /** URLs for the parts storage does not hold yet, as many as one batch allows (none when it holds them all). */
+  private Future<List<PresignedPart>> missingUrls(Principal device, UploadSession session, List<PartInfo> stored) {
+    java.util.Set<Integer> have = new java.util.HashSet<>();
+    stored.forEach(p -> have.add(p.number()));
+    List<Integer> numbers = new ArrayList<>();
+    for (int n = 1; n <= UploadSessions.lastPart(session) && numbers.size() < sessions.config().presignBatch(); n++) {
+      if (!have.contains(n)) {
+        numbers.add(n);
+      }
+    }
+    return numbers.isEmpty() ? Future.succeededFuture(List.of()) : sessions.presign(device, session.fileId(), numbers);
+  }
+
   /** URLs for the first parts, as many as one batch allows. */
   private Future<List<PresignedPart>> firstUrls(Principal device, UploadSession session) {
     int count = Math.min(UploadSessions.lastPart(session), sessions.config().presignBatch());
@@ -153,7 +178,7 @@ final class UploadRoutes {
     JsonObject json = new JsonObject()
         .put("id", s.fileId().toString())
         .put("file_id", s.fileId().toString())
-        .put("state", s.state().name().toLowerCase(java.util.Locale.ROOT))
+        .put("state", s.paused() ? "paused" : s.state().name().toLowerCase(java.util.Locale.ROOT))
         .put("filename", s.filename())
         .put("size", s.declaredLength())
         .put("part_size", s.partSize())
@@ -161,6 +186,9 @@ final class UploadRoutes {
         .put("expires_at", s.expiresAt() == null ? null : s.expiresAt().toInstant().toString());
     if (s.expectedSha256() != null) {
       json.put("sha256", s.expectedSha256());
+    }
+    if (s.paused()) {
+      json.put("paused_at", s.pausedAt().toInstant().toString());
     }
     if (stored != null) {
       JsonArray parts = new JsonArray();

@@ -45,7 +45,8 @@ final class HttpFuzz {
       "OPTIONS /v1/tus", "OPTIONS /v1/tus/{tus}", "POST /v1/tus", "POST /v1/tus/{tus}", "HEAD /v1/tus/{tus}",
       "PATCH /v1/tus/{tus}", "DELETE /v1/tus/{tus}",
       "POST /v1/uploads", "GET /v1/uploads/{id}", "POST /v1/uploads/{id}/parts", "POST /v1/uploads/{id}/complete",
-      "DELETE /v1/uploads/{id}", "PUT /v1/uploads/{id}/parts/{n}"};
+      "DELETE /v1/uploads/{id}", "PUT /v1/uploads/{id}/parts/{n}",
+      "POST /v1/uploads/{id}/pause", "POST /v1/uploads/{id}/resume"};
 
   private static final String[] METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
       "PROPFIND", "FOO", "get", "G-E_T", "M-SEARCH"};
