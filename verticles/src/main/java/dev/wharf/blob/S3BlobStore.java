@@ -202,7 +202,7 @@ public final class S3BlobStore implements BlobStore {
 
   private Future<Void> listParts(Context context, String key, String uploadId, Integer marker, List<PartInfo> into) {
     return call(context, () -> s3.listParts(b -> b.overrideConfiguration(timeouts).bucket(config.bucket()).key(key).uploadId(uploadId).partNumberMarker(marker)))
-        .recover(e -> Future.failedFuture(S3Failures.forUpload(e)))
+        .recover(e -> Future.failedFuture(S3Failures.forListing(e)))
         .compose(page -> {
           page.parts().forEach(p -> into.add(new PartInfo(p.partNumber(), p.size(), p.eTag())));
           return Boolean.TRUE.equals(page.isTruncated()) && page.nextPartNumberMarker() != null

@@ -47,6 +47,19 @@ final class S3Failures {
     return unavailable(cause);
   }
 
+  /**
+   * For reading what storage holds of a multipart upload: one it no longer knows is 404 {@code upload_gone}; any
+   * other refusal is storage's trouble, not the caller's (s3proxy answers 400 while it still tears down a part
+   * whose upload broke off), so it is 503 and the caller asks again.
+   */
+  static WharfException forListing(Throwable failure) {
+    Throwable cause = unwrap(failure);
+    if (cause instanceof NoSuchUploadException || statusOf(cause) == 404) {
+      return new ClientException(404, "upload_gone", "storage no longer has this multipart upload");
+    }
+    return unavailable(cause);
+  }
+
   static int statusOf(Throwable failure) {
     Throwable cause = unwrap(failure);
     if (cause instanceof S3ErrorResponse answer) {

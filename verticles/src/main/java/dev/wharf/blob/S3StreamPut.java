@@ -82,6 +82,9 @@ final class S3StreamPut {
         return;
       }
       request = opened.result();
+      // A reset (ours, on failure) or a broken connection also fails the response below; this keeps Vert.x from
+      // logging it as unhandled.
+      request.exceptionHandler(this::fail);
       request.response()
           .compose(response -> response.body().compose(answer -> response.statusCode() / 100 == 2
               ? Future.succeededFuture(etag = response.getHeader("ETag"))

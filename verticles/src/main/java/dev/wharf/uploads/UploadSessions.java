@@ -400,7 +400,9 @@ public final class UploadSessions {
                   // Storage refuses parts of an upload that was completed or aborted meanwhile: say so, if it was.
                   : get(device, fileId, Protocol.DIRECT).transform(now -> now.succeeded() && now.result().state() != State.ACTIVE
                       ? Future.failedFuture(ClientException.conflict("upload_completed", "the upload was completed while the part was sent"))
-                      : Future.failedFuture(err)))
+                      // Storage's failures arrive classified; anything else is the device's body breaking off.
+                      : Future.failedFuture(err instanceof WharfException ? err
+                          : ClientException.badRequest("body_too_short", "the part's body broke off: " + err.getMessage()))))
               .compose(stored -> pool.withTransaction(tx -> UploadSessionStore.extend(tx, fileId, config.ttl())
                       .compose(v -> UploadSessionStore.audit(tx, s.tenantId(), s.deviceId(), fileId, "part_stored", "device:" + s.deviceId(),
                           requestId, new JsonObject().put("part", number).put("size", stored.part().size()).put("sha256", stored.sha256()))))
@@ -446,11 +448,14 @@ public final class UploadSessions {
 
   private Future<UploadSession> setPaused(Principal device, UUID fileId, boolean pause, java.time.Duration keep, String requestId) {
     String event = pause ? "paused" : "resumed";
+    boolean[] changes = {false};
     return get(device, fileId, Protocol.DIRECT)
         .compose(s -> {
           if (s.state() != State.ACTIVE) {
             throw ClientException.conflict("upload_completed", "the upload is complete");
           }
+          // Resuming a session that is not paused only renews its expiry: nothing to record.
+          changes[0] = pause || s.paused();
           return pool.withTransaction(tx -> UploadSessionStore.setPaused(tx, device, fileId, pause, keep)
               .compose(changed -> {
                 if (changed.isEmpty()) {
@@ -458,14 +463,17 @@ public final class UploadSessions {
                   throw ClientException.conflict("upload_completed", "the upload is complete");
                 }
                 UploadSession now = changed.get();
-                return UploadSessionStore.audit(tx, now.tenantId(), now.deviceId(), fileId, event, "device:" + now.deviceId(), requestId,
-                    new JsonObject().put("expires_at", now.expiresAt().toInstant().toString())).map(now);
+                return !changes[0] ? Future.succeededFuture(now)
+                    : UploadSessionStore.audit(tx, now.tenantId(), now.deviceId(), fileId, event, "device:" + now.deviceId(), requestId,
+                        new JsonObject().put("expires_at", now.expiresAt().toInstant().toString())).map(now);
               }));
         })
         .onSuccess(now -> {
-          metrics.count("wharf_upload_sessions_total", "event", event, 1);
-          log.info("upload session {} [tenant={}, device={}, file={}, expires_at={}]", event, now.tenantId(), now.deviceId(), fileId,
-              now.expiresAt());
+          if (changes[0]) {
+            metrics.count("wharf_upload_sessions_total", "event", event, 1);
+            log.info("upload session {} [tenant={}, device={}, file={}, expires_at={}]", event, now.tenantId(), now.deviceId(), fileId,
+                now.expiresAt());
+          }
         })
         .recover(err -> Future.failedFuture(asWharf(err)));
   }

@@ -6,7 +6,6 @@ import static dev.wharf.gateway.uploads.TusTesting.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.wharf.devstack.EmbeddedServers;
-import dev.wharf.gateway.TestStack;
 import dev.wharf.gateway.TestStack.Tenant;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -15,41 +14,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Presigned direct-to-S3 sessions at /v1/uploads: the device PUTs parts to storage, the gateway completes. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class DirectUploadTest {
-
-  private static final int MIB = 1 << 20;
-
-  static TestStack stack;
-  static String workers;
-  static TusTesting http;
-
-  @BeforeAll
-  static void start() throws Exception {
-    stack = TestStack.get();
-    workers = await(stack.startWorkers(2));
-    http = new TusTesting(stack, stack.port);
-  }
-
-  @AfterAll
-  static void stopWorkers() throws Exception {
-    await(stack.vertx.undeploy(workers));
-  }
-
-  private static HttpResponse<String> call(String method, String path, String token, JsonObject body) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(http.base + path)).header("Authorization", "Bearer " + token);
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.encode()));
-    if (body != null) {
-      b.header("Content-Type", "application/json");
-    }
-    return TusTesting.send(b.build());
-  }
+class DirectUploadTest extends WithWorkers {
 
   private static int putPart(String url, byte[] bytes, int from, int to) throws Exception {
     return TusTesting.HTTP.send(HttpRequest.newBuilder(URI.create(url)).PUT(HttpRequest.BodyPublishers.ofByteArray(bytes, from, to - from)).build(),

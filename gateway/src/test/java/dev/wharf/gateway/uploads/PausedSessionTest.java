@@ -5,7 +5,6 @@ import static dev.wharf.gateway.uploads.TusTesting.random;
 import static dev.wharf.gateway.uploads.TusTesting.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.wharf.gateway.TestStack;
 import dev.wharf.gateway.TestStack.Tenant;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -18,8 +17,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,34 +26,7 @@ import org.junit.jupiter.api.Timeout;
  * holds and URLs for the rest.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class PausedSessionTest {
-
-  private static final int MIB = 1 << 20;
-
-  static TestStack stack;
-  static String workers;
-  static TusTesting http;
-
-  @BeforeAll
-  static void start() throws Exception {
-    stack = TestStack.get();
-    workers = await(stack.startWorkers(2));
-    http = new TusTesting(stack, stack.port);
-  }
-
-  @AfterAll
-  static void stopWorkers() throws Exception {
-    await(stack.vertx.undeploy(workers));
-  }
-
-  private static HttpResponse<String> call(String method, String path, String token, JsonObject body) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(http.base + path)).header("Authorization", "Bearer " + token);
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body.encode()));
-    if (body != null) {
-      b.header("Content-Type", "application/json");
-    }
-    return TusTesting.send(b.build());
-  }
+class PausedSessionTest extends WithWorkers {
 
   private static HttpResponse<String> putPart(String id, int n, String token, byte[] bytes, int from, int to) throws Exception {
     return TusTesting.send(HttpRequest.newBuilder(URI.create(http.base + "/v1/uploads/" + id + "/parts/" + n))
@@ -109,6 +79,10 @@ class PausedSessionTest {
     assertThat(r.containsKey("paused_at")).isFalse();
     assertThat(Instant.parse(r.getString("expires_at"))).isBefore(Instant.now().plus(Duration.ofDays(2)));
     assertThat(r.getLong("bytes_stored")).isEqualTo(size);
+    // Resuming again only renews the expiry (no second "resumed" in the trail, checked below).
+    HttpResponse<String> again = call("POST", "/v1/uploads/" + id + "/resume", t.tokenA(), null);
+    assertThat(again.statusCode()).isEqualTo(200);
+    assertThat(new JsonObject(again.body()).getString("state")).isEqualTo("active");
     JsonArray urls = r.getJsonArray("parts");
     assertThat(urls).hasSize(1);
     assertThat(urls.getJsonObject(0).getInteger("number")).isEqualTo(2);
@@ -124,6 +98,7 @@ class PausedSessionTest {
     List<String> events = new JsonObject(call("GET", "/v1/files/" + id + "/events", t.tokenA(), null).body()).getJsonArray("items")
         .stream().map(e -> ((JsonObject) e).getString("event")).toList();
     assertThat(events).containsSubsequence("paused", "resumed");
+    assertThat(events.stream().filter("resumed"::equals)).hasSize(1);
     HttpResponse<String> late = call("POST", "/v1/uploads/" + id + "/pause", t.tokenA(), null);
     assertThat(late.statusCode()).isEqualTo(409);
     assertThat(code(late)).isEqualTo("upload_completed");
