@@ -140,12 +140,17 @@ public final class S3BlobStore implements BlobStore {
       upload = () -> new S3Upload(s3, http, context, config.bucket(), key, contentType, body, maxBytes,
           config.partSize(), config.partsInFlight(), onMultipart, timeouts).start();
     }
+    return onContext(context, upload);
+  }
+
+  /** Runs {@code work} on {@code context} (at once when already there): a streamed body's handlers belong to it. */
+  private static <T> Future<T> onContext(Context context, Supplier<Future<T>> work) {
     if (Vertx.currentContext() == context) {
-      return upload.get();
+      return work.get();
     }
-    Promise<StoredBlob> stored = Promise.promise();
-    context.runOnContext(v -> upload.get().onComplete(stored));
-    return stored.future();
+    Promise<T> done = Promise.promise();
+    context.runOnContext(v -> work.get().onComplete(done));
+    return done.future();
   }
 
   @Override
@@ -182,12 +187,7 @@ public final class S3BlobStore implements BlobStore {
     Supplier<Future<StoredPart>> upload = () -> new S3StreamPut(vertx, http, key, S3Http.partQuery(uploadId, partNumber), null, body, length,
         config.attemptTimeout().toMillis()).start()
         .map(put -> new StoredPart(new PartInfo(partNumber, put.size(), put.etag()), put.sha256()));
-    if (Vertx.currentContext() == context) {
-      return upload.get();
-    }
-    Promise<StoredPart> stored = Promise.promise();
-    context.runOnContext(v -> upload.get().onComplete(stored));
-    return stored.future();
+    return onContext(context, upload);
   }
 
   @Override

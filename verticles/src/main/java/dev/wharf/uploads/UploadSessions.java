@@ -348,10 +348,7 @@ public final class UploadSessions {
   /** Presigned URLs for parts of a direct session (1-based numbers, at most the configured batch at once). */
   public Future<List<PresignedPart>> presign(Principal device, UUID fileId, List<Integer> numbers) {
     return get(device, fileId, Protocol.DIRECT).compose(s -> {
-      if (s.state() != State.ACTIVE) {
-        throw ClientException.conflict("upload_completed", "the upload is complete");
-      }
-      refuseIfPaused(s);
+      requireOpen(s);
       int last = lastPart(s);
       if (numbers.isEmpty() || numbers.size() > config.presignBatch()) {
         throw ClientException.badRequest("invalid_parts", "ask for 1 to " + config.presignBatch() + " parts at once");
@@ -383,10 +380,7 @@ public final class UploadSessions {
   public Future<StoredPart> putPart(Principal device, UUID fileId, int number, long length, ReadStream<Buffer> body, String requestId) {
     return get(device, fileId, Protocol.DIRECT)
         .compose(s -> {
-          if (s.state() != State.ACTIVE) {
-            throw ClientException.conflict("upload_completed", "the upload is complete");
-          }
-          refuseIfPaused(s);
+          requireOpen(s);
           int last = lastPart(s);
           if (number < 1 || number > last) {
             throw ClientException.badRequest("invalid_part", "part numbers run from 1 to " + last);
@@ -478,7 +472,11 @@ public final class UploadSessions {
         .recover(err -> Future.failedFuture(asWharf(err)));
   }
 
-  private static void refuseIfPaused(UploadSession s) {
+  /** A direct session that takes parts and part URLs: active and not paused. */
+  private static void requireOpen(UploadSession s) {
+    if (s.state() != State.ACTIVE) {
+      throw ClientException.conflict("upload_completed", "the upload is complete");
+    }
     if (s.paused()) {
       throw pausedError();
     }

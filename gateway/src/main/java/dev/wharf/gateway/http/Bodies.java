@@ -45,6 +45,19 @@ public final class Bodies {
     };
   }
 
+  /** The request's {@code Content-Length}: null when it sent none (a chunked body), 400 {@code invalid_content_length} when not a number. */
+  static Long declaredLength(HttpServerRequest request) {
+    String raw = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (raw == null) {
+      return null;
+    }
+    try {
+      return Long.parseLong(raw.trim());
+    } catch (NumberFormatException e) {
+      throw dev.wharf.error.ClientException.badRequest("invalid_content_length", "Content-Length is not a number");
+    }
+  }
+
   private static boolean hasNoBody(HttpServerRequest request) {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     return (length == null || length.equals("0")) && request.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;

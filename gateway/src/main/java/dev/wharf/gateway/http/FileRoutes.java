@@ -77,7 +77,7 @@ final class FileRoutes {
       owner = Authn.principal(ctx).requireDevice();
       idempotencyKey = IdempotencyStore.validKey(request.getHeader("Idempotency-Key"));
       command = new UploadCommand(owner, decodeFilename(request.getHeader("X-Wharf-Filename")), request.getHeader("Content-Type"),
-          declaredLength(request), request.getHeader("X-Wharf-Checksum-SHA256"), Priority.parse(request.getHeader("X-Wharf-Priority")),
+          Bodies.declaredLength(request), request.getHeader("X-Wharf-Checksum-SHA256"), Priority.parse(request.getHeader("X-Wharf-Priority")),
           RequestIds.of(ctx));
       if (!isMultipart(request)) {
         files.precheck(command);
@@ -184,18 +184,6 @@ final class FileRoutes {
   private static boolean isMultipart(HttpServerRequest request) {
     String type = request.getHeader("Content-Type");
     return type != null && type.toLowerCase().startsWith("multipart/form-data");
-  }
-
-  private static Long declaredLength(HttpServerRequest request) {
-    String raw = request.getHeader("Content-Length");
-    if (raw == null) {
-      return null;
-    }
-    try {
-      return Long.parseLong(raw.trim());
-    } catch (NumberFormatException e) {
-      throw ClientException.badRequest("invalid_content_length", "Content-Length is not a number");
-    }
   }
 
   /** X-Wharf-Filename may be percent-encoded UTF-8 (headers are ASCII); a bad encoding is a 400. */

@@ -30,10 +30,9 @@ final class GrantRoutes {
     request.pause();
     Long length;
     try {
-      String raw = request.getHeader("Content-Length");
-      length = raw == null ? null : Long.parseLong(raw.trim());
-    } catch (NumberFormatException e) {
-      ctx.fail(ClientException.badRequest("invalid_content_length", "Content-Length is not a number"));
+      length = Bodies.declaredLength(request);
+    } catch (ClientException e) {
+      ctx.fail(e);
       return;
     }
     slots.run(() -> grants.redeem(ctx.pathParam("token"), length, RequestIds.of(ctx), request)).onComplete(ar -> {

@@ -114,15 +114,11 @@ final class UploadRoutes {
       device = Authn.principal(ctx).requireDevice();
       id = Ids.uuid("upload", ctx.pathParam("id"));
       number = partNumber(ctx.pathParam("n"));
-      String raw = request.getHeader("Content-Length");
-      if (raw == null) {
+      Long declared = Bodies.declaredLength(request);
+      if (declared == null) {
         throw new ClientException(411, "length_required", "send the part with a Content-Length (its exact size)");
       }
-      try {
-        length = Long.parseLong(raw.trim());
-      } catch (NumberFormatException e) {
-        throw ClientException.badRequest("invalid_content_length", "Content-Length is not a number");
-      }
+      length = declared;
     } catch (WharfException e) {
       ctx.fail(e);
       return;
