@@ -174,10 +174,13 @@ class UploadCommandTest {
     Path big = Files.write(tmp.resolve("big.bin"), AgentHarness.randomBytes(12 * 1024 * 1024, 13));
     ChildAgent.killMidUpload(deviceEnv(), big, state, 2 * 1024 * 1024);
     String abandoned = files().getJsonObject(0).getString("id");
-    // As the session sweeper does to an expired upload.
-    int terminated = await(stack.client.delete("/v1/tus/" + abandoned).bearerTokenAuthentication(t.tokenA())
-        .putHeader("Tus-Resumable", "1.0.0").send()).statusCode();
-    assertThat(terminated).isEqualTo(204);
+    // As the session sweeper does to an expired upload. The killed agent's PATCH may still hold the session's
+    // lease until the gateway has seen its connection close (409 upload_locked meanwhile), so ask until it is free.
+    int[] terminated = {0};
+    await(stack.eventually(java.time.Duration.ofSeconds(30), () -> stack.client.delete("/v1/tus/" + abandoned)
+        .bearerTokenAuthentication(t.tokenA()).putHeader("Tus-Resumable", "1.0.0").send()
+        .map(resp -> (terminated[0] = resp.statusCode()) != 409)));
+    assertThat(terminated[0]).isEqualTo(204);
 
     Run again = upload(big.toString(), "--chunk-size", "4MiB");
 
