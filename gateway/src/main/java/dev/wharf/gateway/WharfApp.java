@@ -129,8 +129,8 @@ public final class WharfApp {
         })
         .compose(id -> {
           track(id);
-          return services.tokens().listen().compose(v -> vertx.deployVerticle(new NoticeRelay(cfg.redis(), services.redis(),
-              java.util.Set.of(DeliveryService.NOTICE_ADDRESS, IngestWorker.FILE_STATUS_ADDRESS, TokenStore.REVOKED_ADDRESS,
+          return Future.all(services.tokens().listen(), services.deliveries().listen())
+              .compose(v -> vertx.deployVerticle(new NoticeRelay(cfg.redis(), services.redis(), java.util.Set.of(DeliveryService.NOTICE_ADDRESS, IngestWorker.FILE_STATUS_ADDRESS, TokenStore.REVOKED_ADDRESS,
               RedisIngestQueue.READY_ADDRESS),
               services.metrics())));
         })

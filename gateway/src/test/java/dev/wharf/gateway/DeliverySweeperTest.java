@@ -36,7 +36,7 @@ class DeliverySweeperTest {
     var s = stack.app.services();
     DeliveryConfig base = s.config().deliveries();
     DeliveryConfig noRetention = new DeliveryConfig(base.ttl(), base.minTtl(), base.maxTtl(), Duration.ZERO, base.maxFiles(),
-        base.maxFileBytes(), base.maxWait(), base.inboxLimit(), base.maxPolls(), base.sweepInterval());
+        base.maxFileBytes(), base.maxWait(), base.inboxLimit(), base.maxPolls(), base.sweepInterval(), base.quietTtl());
     sweeper = new DeliverySweeper(s.pool(), s.blobs(), noRetention, s.metrics());
   }
 

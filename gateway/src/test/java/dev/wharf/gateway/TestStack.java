@@ -71,8 +71,9 @@ public final class TestStack {
       WharfConfig config = WharfConfig.load(null, env(servers, port, Map.of(
           "WHARF_MQTT_MODE", "endpoint", "WHARF_MQTT_PORT", Integer.toString(freePort()), "WHARF_MQTT_INSTANCES", "2",
           "WHARF_MQTT_MAX_PAYLOAD_BYTES", "4KiB", "WHARF_MQTT_MAX_OPEN_UPLOADS", "3", "WHARF_MQTT_GRANT_TTL", "8s",
-          // Tokens stay cached for the whole suite: only revocation notices can make the stack forget one.
-          "WHARF_AUTH_CACHE_TTL", "10m")));
+          // Tokens stay cached for the whole suite: only revocation notices can make the stack forget one. Empty
+          // inboxes are remembered as long as allowed, so a staging that failed to forget one would show.
+          "WHARF_AUTH_CACHE_TTL", "10m", "WHARF_DELIVERIES_QUIET_TTL", "5m")));
       WharfApp app = WharfApp.start(vertx, config).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
       instance = new TestStack(vertx, servers, app, port);
     }

@@ -17,6 +17,9 @@ import java.time.Duration;
  * @param inboxLimit most deliveries one inbox answer replays; the rest come by cursor
  * @param maxPolls long-polls one gateway process holds at once; more are shed with 503
  * @param sweepInterval how often the sweeper leader runs
+ * @param quietTtl how long an inbox PostgreSQL found empty is answered as empty without asking again, unless a
+ *     staging for the device is heard of ({@code 0s}: every poll reads PostgreSQL); it bounds how late a delivery
+ *     whose notice was lost can be
  */
 public record DeliveryConfig(
     Duration ttl,
@@ -28,7 +31,8 @@ public record DeliveryConfig(
     Duration maxWait,
     int inboxLimit,
     int maxPolls,
-    Duration sweepInterval) {
+    Duration sweepInterval,
+    Duration quietTtl) {
 
   /** Longest reject reason kept, in characters. */
   public static final int MAX_REASON_CHARS = 1000;
@@ -60,6 +64,10 @@ public record DeliveryConfig(
     }
     if (sweepInterval.toMillis() < 100) {
       throw new IllegalArgumentException("deliveries.sweep-interval must be at least 100 ms");
+    }
+    if (quietTtl.isNegative() || quietTtl.compareTo(Duration.ofMinutes(5)) > 0) {
+      throw new IllegalArgumentException("deliveries.quiet-ttl must lie between 0s and 5m (it bounds how late a delivery whose notice "
+          + "was lost can reach a poll)");
     }
   }
 

@@ -11,11 +11,14 @@ import dev.wharf.delivery.DeliveryStore.NewDelivery;
 import dev.wharf.delivery.DeliveryStore.SourceFile;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.WharfException;
+import dev.wharf.events.NoticeRelay;
 import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.metrics.WharfMetrics;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
 import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
@@ -27,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +45,8 @@ public final class DeliveryService {
   public static final String NOTICE_ADDRESS = "wharf.inbox.notice";
 
   private static final Logger log = LoggerFactory.getLogger(DeliveryService.class);
+  /** Devices whose empty inbox one process remembers at most (a few MB); past it the memory is cleared. */
+  private static final int QUIET_ENTRIES = 100_000;
 
   private final Vertx vertx;
   private final Pool pool;
@@ -49,6 +55,9 @@ public final class DeliveryService {
   private final UploadConfig uploads;
   private final WharfMetrics metrics;
   private final AtomicInteger pollsHeld = new AtomicInteger();
+  private final QuietInboxes quiet;
+  private final LongAdder inboxReads = new LongAdder();
+  private final LongAdder inboxQuietHits = new LongAdder();
 
   public DeliveryService(Vertx vertx, Pool pool, BlobStore blobs, DeliveryConfig config, UploadConfig uploads, WharfMetrics metrics) {
     this.vertx = vertx;
@@ -57,12 +66,55 @@ public final class DeliveryService {
     this.config = config;
     this.uploads = uploads;
     this.metrics = metrics;
+    this.quiet = new QuietInboxes(config.quietTtl(), QUIET_ENTRIES);
     Gauge.builder("wharf_inbox_polls_held", pollsHeld, AtomicInteger::get)
         .description("Inbox long-polls this process holds open").register(metrics.registry());
+    FunctionCounter.builder("wharf_inbox_checks_total", inboxQuietHits, LongAdder::sum).tag("source", "quiet")
+        .description("Looks into a device's inbox, by where the answer came from").register(metrics.registry());
+    FunctionCounter.builder("wharf_inbox_checks_total", inboxReads, LongAdder::sum).tag("source", "postgres")
+        .description("Looks into a device's inbox, by where the answer came from").register(metrics.registry());
   }
 
   public DeliveryConfig config() {
     return config;
+  }
+
+  /**
+   * Forgets empty inboxes on inbox notices relayed from other replicas, and stops remembering them while the
+   * notice relay cannot hear those ({@link NoticeRelay#STATE_ADDRESS}); answers once the consumers are registered.
+   * Deploy the notice relay with {@link #NOTICE_ADDRESS} among its addresses. Without this, nothing is remembered.
+   */
+  public Future<Void> listen() {
+    if (!quiet.enabled()) {
+      return Future.succeededFuture();
+    }
+    Future<Void> notices = vertx.eventBus().<JsonObject>localConsumer(NOTICE_ADDRESS, msg -> {
+      JsonObject notice = msg.body();
+      if (notice != null && msg.headers().contains(NoticeRelay.RELAYED_HEADER)) {
+        quiet.forget(notice.getString("tenant"), notice.getString("device"));
+      }
+    }).completion();
+    Future<Void> relay = vertx.eventBus().<JsonObject>localConsumer(NoticeRelay.STATE_ADDRESS, msg -> {
+      if (msg.body() != null && msg.body().getBoolean("listening", false)) {
+        if (quiet.resume()) {
+          log.info("empty inboxes remembered: the relay listens [quiet_ttl={}]", config.quietTtl());
+        }
+      } else {
+        log.warn("inbox notices from other replicas may be missed: every poll reads PostgreSQL until the relay listens again");
+        quiet.suspend();
+      }
+    }).completion();
+    return Future.all(notices, relay).mapEmpty();
+  }
+
+  /** Looks into inboxes that read PostgreSQL so far. */
+  public long inboxReads() {
+    return inboxReads.sum();
+  }
+
+  /** Looks into inboxes answered "empty" from memory so far. */
+  public long inboxQuietHits() {
+    return inboxQuietHits.sum();
   }
 
   /** Long-polls held by this process, for load shedding across its API verticles. */
@@ -165,9 +217,10 @@ public final class DeliveryService {
         : IdempotencyStore.completeIn(tx, claim, 201, Delivery.stagedAnswer(done)).map(done));
   }
 
-  /** After commit: log, count and publish a notice for each staged delivery. */
+  /** After commit: log, count and publish a notice for each staged delivery (its device's inbox is no longer known empty first). */
   private void announce(List<Delivery> staged, String requestId) {
     for (Delivery d : staged) {
+      quiet.forget(d.tenantId(), d.deviceId());
       count("staged", d.size());
       log.info("delivery staged [request={}, tenant={}, device={}, delivery={}, size={}, sender={}, source={}, expires_at={}]", requestId,
           d.tenantId(), d.deviceId(), d.id(), d.size(), d.sender(), d.fileId() == null ? "upload" : "file:" + d.fileId(), d.expiresAt());
@@ -175,10 +228,41 @@ public final class DeliveryService {
     }
   }
 
-  /** The device's pending deliveries after {@code cursor}, oldest first, at most {@code limit}. */
+  /**
+   * The device's pending deliveries after {@code cursor}, oldest first, at most {@code limit}, read from PostgreSQL.
+   * A first page found empty is remembered for {@link DeliveryConfig#quietTtl} (see {@link #inboxIfNotQuiet}).
+   */
   public Future<Page<Delivery>> inbox(Principal device, String cursor, int limit) {
     device.requireDevice();
-    return DeliveryStore.pending(pool, device.tenantId(), device.deviceId(), Cursor.decode(cursor), Math.min(limit, config.inboxLimit()));
+    Cursor after = Cursor.decode(cursor);
+    String tenantId = device.tenantId();
+    String deviceId = device.deviceId();
+    long readUnder = quiet.generation();
+    inboxReads.increment();
+    return DeliveryStore.pending(pool, tenantId, deviceId, after, Math.min(limit, config.inboxLimit())).onSuccess(page -> {
+      if (after != null) {
+        return;
+      }
+      if (page.items().isEmpty()) {
+        quiet.remember(tenantId, deviceId, readUnder);
+      } else {
+        quiet.forget(tenantId, deviceId);
+      }
+    });
+  }
+
+  /**
+   * As {@link #inbox}, but an empty first page is answered without PostgreSQL when the device's inbox was read
+   * empty less than {@link DeliveryConfig#quietTtl} ago and no staging for it was heard of since. For the first
+   * look of a poll; a look prompted by a notice, or the last one of a held poll, reads PostgreSQL.
+   */
+  public Future<Page<Delivery>> inboxIfNotQuiet(Principal device, String cursor, int limit) {
+    device.requireDevice();
+    if (cursor == null && quiet.isQuiet(device.tenantId(), device.deviceId())) {
+      inboxQuietHits.increment();
+      return Future.succeededFuture(new Page<>(List.of(), null));
+    }
+    return inbox(device, cursor, limit);
   }
 
   /** A fetch of the content: stamps fetched_at the first time ({@code staged → fetched}). 404 unless live for the device. */

@@ -80,12 +80,14 @@ public final class InboxWaiters {
   }
 
   /**
-   * Holds a poll for the device: runs {@code check} now, and again on each notice for the device, until a
-   * result satisfies {@code found}; at {@code waitMillis} (0: at once) answers with the last check's result
-   * whatever it is. 503 {@code overloaded} when the process holds its maximum of polls.
+   * Holds a poll for the device: runs {@code firstCheck} now, and {@code check} on each notice for the device, until
+   * a result satisfies {@code found}; at {@code waitMillis} (0: at once) runs {@code check} once more and answers with
+   * its result whatever it is. {@code firstCheck} may answer from what the process remembers; {@code check} must read
+   * the truth. 503 {@code overloaded} when the process holds its maximum of polls.
    */
-  public <T> Hold<T> hold(String tenantId, String deviceId, long waitMillis, Supplier<Future<T>> check, Predicate<T> found) {
-    Waiter<T> w = new Waiter<>(key(tenantId, deviceId), check, found);
+  public <T> Hold<T> hold(String tenantId, String deviceId, long waitMillis, Supplier<Future<T>> firstCheck, Supplier<Future<T>> check,
+      Predicate<T> found) {
+    Waiter<T> w = new Waiter<>(key(tenantId, deviceId), firstCheck, check, found);
     if (held.incrementAndGet() > maxHeld) {
       held.decrementAndGet();
       w.done = true;
@@ -115,6 +117,7 @@ public final class InboxWaiters {
 
   private final class Waiter<T> implements Hold<T> {
     final String key;
+    Supplier<Future<T>> next;
     final Supplier<Future<T>> check;
     final Predicate<T> found;
     final Promise<T> promise = Promise.promise();
@@ -124,8 +127,9 @@ public final class InboxWaiters {
     boolean expired;
     boolean done;
 
-    Waiter(String key, Supplier<Future<T>> check, Predicate<T> found) {
+    Waiter(String key, Supplier<Future<T>> firstCheck, Supplier<Future<T>> check, Predicate<T> found) {
       this.key = key;
+      this.next = firstCheck;
       this.check = check;
       this.found = found;
     }
@@ -153,9 +157,11 @@ public final class InboxWaiters {
         return;
       }
       checking = true;
+      Supplier<Future<T>> look = next;
+      next = check;
       Future<T> result;
       try {
-        result = check.get();
+        result = look.get();
       } catch (RuntimeException e) {
         result = Future.failedFuture(e);
       }

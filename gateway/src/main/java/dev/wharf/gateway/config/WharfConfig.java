@@ -172,7 +172,8 @@ public record WharfConfig(
           s.duration("deliveries.max-wait", Duration.ofSeconds(60)),
           s.integer("deliveries.inbox-limit", 100),
           s.integer("deliveries.max-polls", 20_000),
-          s.duration("deliveries.sweep-interval", Duration.ofSeconds(30)));
+          s.duration("deliveries.sweep-interval", Duration.ofSeconds(30)),
+          s.duration("deliveries.quiet-ttl", Duration.ofSeconds(5)));
       String grantSecret = s.string("mqtt.grant-secret", null);
       GrantConfig grants = new GrantConfig(
           s.duration("mqtt.grant-ttl", Duration.ofMinutes(15)),

@@ -63,7 +63,7 @@ final class InboxRoutes {
       return;
     }
     InboxWaiters.Hold<dev.wharf.db.Page<Delivery>> hold = waiters.hold(device.tenantId(), device.deviceId(), waitMillis,
-        () -> deliveries.inbox(device, cursor, limit), page -> !page.items().isEmpty());
+        () -> deliveries.inboxIfNotQuiet(device, cursor, limit), () -> deliveries.inbox(device, cursor, limit), page -> !page.items().isEmpty());
     ctx.response().closeHandler(v -> hold.cancel());
     hold.future().onComplete(ar -> {
       if (ctx.response().closed() || ctx.response().ended()) {
