@@ -56,6 +56,7 @@ public final class DeliveryService {
   private final WharfMetrics metrics;
   private final AtomicInteger pollsHeld = new AtomicInteger();
   private final QuietInboxes quiet;
+  private final AckBatches acks;
   private final LongAdder inboxReads = new LongAdder();
   private final LongAdder inboxQuietHits = new LongAdder();
 
@@ -67,12 +68,15 @@ public final class DeliveryService {
     this.uploads = uploads;
     this.metrics = metrics;
     this.quiet = new QuietInboxes(config.quietTtl(), QUIET_ENTRIES);
+    this.acks = new AckBatches(pool);
     Gauge.builder("wharf_inbox_polls_held", pollsHeld, AtomicInteger::get)
         .description("Inbox long-polls this process holds open").register(metrics.registry());
     FunctionCounter.builder("wharf_inbox_checks_total", inboxQuietHits, LongAdder::sum).tag("source", "quiet")
         .description("Looks into a device's inbox, by where the answer came from").register(metrics.registry());
     FunctionCounter.builder("wharf_inbox_checks_total", inboxReads, LongAdder::sum).tag("source", "postgres")
         .description("Looks into a device's inbox, by where the answer came from").register(metrics.registry());
+    FunctionCounter.builder("wharf_inbox_ack_statements_total", acks, AckBatches::statements)
+        .description("PostgreSQL statements sent for inbox acks (acks of one event-loop turn share one)").register(metrics.registry());
   }
 
   public DeliveryConfig config() {
@@ -105,6 +109,11 @@ public final class DeliveryService {
       }
     }).completion();
     return Future.all(notices, relay).mapEmpty();
+  }
+
+  /** Statements sent for acks so far; below the number of acks when acks of one turn were batched. */
+  public long ackStatements() {
+    return acks.statements();
   }
 
   /** Looks into inboxes that read PostgreSQL so far. */
@@ -279,10 +288,13 @@ public final class DeliveryService {
     });
   }
 
-  /** Acks; a second ack is success and keeps the first timestamp. 409 {@code delivery_rejected} after a reject. */
+  /**
+   * Acks; a second ack is success and keeps the first timestamp. 409 {@code delivery_rejected} after a reject. Acks that
+   * reach an event loop in the same turn share one statement ({@link AckBatches}).
+   */
   public Future<Delivery> ack(Principal device, UUID id) {
     device.requireDevice();
-    return DeliveryStore.ackOrFind(pool, device.tenantId(), device.deviceId(), id).compose(found -> {
+    return acks.ack(device.tenantId(), device.deviceId(), id).compose(found -> {
       DeliveryStore.Settled settled = found.orElseThrow(() -> ClientException.notFound("delivery"));
       Delivery d = settled.delivery();
       if (settled.changed()) {

@@ -12,8 +12,12 @@ import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -157,6 +161,54 @@ public final class DeliveryStore {
           }
           Row row = rows.iterator().next();
           return Optional.of(new Settled(row.getBoolean("changed"), map(row)));
+        });
+  }
+
+  /** One ack of a batch: the delivery, and the device that acks it. */
+  record AckRequest(String tenantId, String deviceId, UUID id) {}
+
+  /**
+   * {@link #ackOrFind} for several acks in one statement (one round trip): each request's answer, in request order.
+   * Every part is scoped by each request's own tenant and device, so a request naming another device's delivery finds
+   * nothing even when the batch holds that device's own ack of it. The live rows are locked in id order before they
+   * change, so two batches naming the same deliveries wait for each other instead of deadlocking. A delivery named by
+   * two requests of the batch is acked once: the first request sees it {@code changed}, the others see it acked.
+   */
+  static Future<List<Optional<Settled>>> ackOrFindAll(SqlClient sql, List<AckRequest> requests) {
+    UUID[] ids = new UUID[requests.size()];
+    String[] tenants = new String[requests.size()];
+    String[] devices = new String[requests.size()];
+    for (int i = 0; i < ids.length; i++) {
+      AckRequest r = requests.get(i);
+      ids[i] = r.id();
+      tenants[i] = r.tenantId();
+      devices[i] = r.deviceId();
+    }
+    String matches = "d.id = i.id AND d.tenant_id = i.tenant_id AND d.device_id = i.device_id";
+    return sql.preparedQuery("WITH input AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS i(id, tenant_id, device_id)), "
+            + "live AS (SELECT d.id FROM deliveries d JOIN input i ON " + matches + " WHERE d.state IN ('staged', 'fetched') "
+            + "AND d.expires_at > now() ORDER BY d.id FOR UPDATE OF d), "
+            + "acked AS (UPDATE deliveries SET state = 'acked', acked_at = now() WHERE id IN (SELECT id FROM live) RETURNING " + COLUMNS + ") "
+            + "SELECT true AS changed, " + COLUMNS + " FROM acked "
+            + "UNION ALL SELECT false AS changed, " + prefixed("d") + " FROM deliveries d JOIN input i ON " + matches
+            + " WHERE d.id NOT IN (SELECT id FROM acked)")
+        .execute(Tuple.of(ids, tenants, devices))
+        .map(rows -> {
+          Map<AckRequest, Settled> found = new HashMap<>();
+          for (Row row : rows) {
+            Delivery d = map(row);
+            found.putIfAbsent(new AckRequest(d.tenantId(), d.deviceId(), d.id()), new Settled(row.getBoolean("changed"), d));
+          }
+          List<Optional<Settled>> answers = new ArrayList<>(requests.size());
+          Set<AckRequest> answered = new HashSet<>();
+          for (AckRequest r : requests) {
+            Settled s = found.get(r);
+            if (s != null && !answered.add(r)) {
+              s = new Settled(false, s.delivery());
+            }
+            answers.add(Optional.ofNullable(s));
+          }
+          return answers;
         });
   }
 
