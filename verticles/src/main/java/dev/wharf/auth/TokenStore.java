@@ -1,6 +1,7 @@
 package dev.wharf.auth;
 
 import dev.wharf.error.ClientException;
+import dev.wharf.events.NoticeCache;
 import dev.wharf.events.NoticeRelay;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -27,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * Bearer tokens. A token is 32 random bytes, shown once at issue; only its SHA-256 is stored, so a
  * database leak yields no usable token. Device tokens start {@code wh_d_}, sender tokens {@code wh_s_}.
  *
- * <p>A token that authenticated is remembered for {@code cacheTtl} (see {@link TokenCache}). Revoking drops it
+ * <p>A token that authenticated is remembered by its SHA-256 (never the secret) for {@code cacheTtl} (see
+ * {@link NoticeCache}); unknown tokens are never remembered. Revoking drops it
  * here before the answer, and publishes {@link #REVOKED_ADDRESS} on the event bus after the commit: the notice
  * relay carries that to the other replicas, where {@link #listen} drops it too.
  */
@@ -50,7 +52,7 @@ public final class TokenStore {
 
   private final Vertx vertx;
   private final Pool pool;
-  private final TokenCache cache;
+  private final NoticeCache<Buffer, Principal> cache;
   private final LongAdder cacheHits = new LongAdder();
   private final LongAdder reads = new LongAdder();
 
@@ -66,7 +68,7 @@ public final class TokenStore {
   public TokenStore(Vertx vertx, Pool pool, Duration cacheTtl, int cacheSize) {
     this.vertx = vertx;
     this.pool = pool;
-    this.cache = new TokenCache(cacheTtl, cacheSize);
+    this.cache = new NoticeCache<>(cacheTtl, cacheSize, true);
   }
 
   /**
@@ -81,20 +83,17 @@ public final class TokenStore {
     Future<Void> revoked = vertx.eventBus().<JsonObject>localConsumer(REVOKED_ADDRESS, msg -> {
       String token = msg.body() == null ? null : msg.body().getString("token");
       if (token != null) {
-        cache.forgetToken(token);
+        forget(token);
       }
     }).completion();
-    Future<Void> relay = vertx.eventBus().<JsonObject>localConsumer(NoticeRelay.STATE_ADDRESS, msg -> {
-      if (msg.body() != null && msg.body().getBoolean("listening", false)) {
-        if (cache.resume()) {
-          log.info("token cache on again: the relay listens, every token is read afresh");
-        }
-      } else {
-        log.warn("revocation notices from other replicas may be missed: token cache off until the relay listens again");
-        cache.suspend();
-      }
-    }).completion();
+    Future<Void> relay = cache.followRelay(vertx, log,
+        "revocation notices from other replicas may be missed: token cache off until the relay listens again",
+        "token cache on again: the relay listens, every token is read afresh");
     return Future.all(revoked, relay).mapEmpty();
+  }
+
+  private void forget(String tokenId) {
+    cache.forgetIf(principal -> tokenId.equals(principal.tokenId()));
   }
 
   /** Authentications answered from the cache so far. */
@@ -188,7 +187,7 @@ public final class TokenStore {
           if (rows.rowCount() == 0) {
             throw ClientException.notFound("token");
           }
-          cache.forgetToken(tokenId.toString());
+          forget(tokenId.toString());
           if (vertx != null) {
             vertx.eventBus().publish(REVOKED_ADDRESS, new JsonObject().put("token", tokenId.toString()).put("tenant", tenantId));
           }

@@ -11,6 +11,7 @@ import dev.wharf.delivery.DeliveryStore.NewDelivery;
 import dev.wharf.delivery.DeliveryStore.SourceFile;
 import dev.wharf.error.ClientException;
 import dev.wharf.error.WharfException;
+import dev.wharf.events.NoticeCache;
 import dev.wharf.events.NoticeRelay;
 import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.metrics.WharfMetrics;
@@ -38,6 +39,11 @@ import org.slf4j.LoggerFactory;
  * Poll-mode deliveries: staging (streamed files or existing processed files, all of a request in one
  * transaction), the device's inbox, fetch, ack and reject, and the sender's view. Every state change is
  * logged and counted; an inbox notice is published on {@link #NOTICE_ADDRESS} only after commit.
+ *
+ * <p>An inbox PostgreSQL found empty is remembered for {@link DeliveryConfig#quietTtl}. A delivery only enters an
+ * inbox by a staging, and every staging forgets its device's memory before it publishes its notice; other replicas
+ * forget it when the relay brings the notice, and the memory stands down while the relay cannot hear them. A lost
+ * notice makes a delivery late by at most the TTL: only a poll's first look may answer from memory.
  */
 public final class DeliveryService {
 
@@ -55,7 +61,8 @@ public final class DeliveryService {
   private final UploadConfig uploads;
   private final WharfMetrics metrics;
   private final AtomicInteger pollsHeld = new AtomicInteger();
-  private final QuietInboxes quiet;
+  /** Inboxes PostgreSQL found empty (the value is always true), by tenant and device: see {@link #inboxIfNotQuiet}. */
+  private final NoticeCache<String, Boolean> quiet;
   private final AckBatches acks;
   private final LongAdder inboxReads = new LongAdder();
   private final LongAdder inboxQuietHits = new LongAdder();
@@ -67,7 +74,7 @@ public final class DeliveryService {
     this.config = config;
     this.uploads = uploads;
     this.metrics = metrics;
-    this.quiet = new QuietInboxes(config.quietTtl(), QUIET_ENTRIES);
+    this.quiet = new NoticeCache<>(config.quietTtl(), QUIET_ENTRIES, false);
     this.acks = new AckBatches(pool);
     Gauge.builder("wharf_inbox_polls_held", pollsHeld, AtomicInteger::get)
         .description("Inbox long-polls this process holds open").register(metrics.registry());
@@ -95,19 +102,12 @@ public final class DeliveryService {
     Future<Void> notices = vertx.eventBus().<JsonObject>localConsumer(NOTICE_ADDRESS, msg -> {
       JsonObject notice = msg.body();
       if (notice != null && msg.headers().contains(NoticeRelay.RELAYED_HEADER)) {
-        quiet.forget(notice.getString("tenant"), notice.getString("device"));
+        quiet.forget(inboxKey(notice.getString("tenant"), notice.getString("device")));
       }
     }).completion();
-    Future<Void> relay = vertx.eventBus().<JsonObject>localConsumer(NoticeRelay.STATE_ADDRESS, msg -> {
-      if (msg.body() != null && msg.body().getBoolean("listening", false)) {
-        if (quiet.resume()) {
-          log.info("empty inboxes remembered: the relay listens [quiet_ttl={}]", config.quietTtl());
-        }
-      } else {
-        log.warn("inbox notices from other replicas may be missed: every poll reads PostgreSQL until the relay listens again");
-        quiet.suspend();
-      }
-    }).completion();
+    Future<Void> relay = quiet.followRelay(vertx, log,
+        "inbox notices from other replicas may be missed: every poll reads PostgreSQL until the relay listens again",
+        "empty inboxes remembered: the relay listens [quiet_ttl=" + config.quietTtl() + "]");
     return Future.all(notices, relay).mapEmpty();
   }
 
@@ -124,6 +124,10 @@ public final class DeliveryService {
   /** Looks into inboxes answered "empty" from memory so far. */
   public long inboxQuietHits() {
     return inboxQuietHits.sum();
+  }
+
+  private static String inboxKey(String tenantId, String deviceId) {
+    return tenantId + '\u0000' + deviceId;
   }
 
   /** Long-polls held by this process, for load shedding across its API verticles. */
@@ -229,7 +233,7 @@ public final class DeliveryService {
   /** After commit: log, count and publish a notice for each staged delivery (its device's inbox is no longer known empty first). */
   private void announce(List<Delivery> staged, String requestId) {
     for (Delivery d : staged) {
-      quiet.forget(d.tenantId(), d.deviceId());
+      quiet.forget(inboxKey(d.tenantId(), d.deviceId()));
       count("staged", d.size());
       log.info("delivery staged [request={}, tenant={}, device={}, delivery={}, size={}, sender={}, source={}, expires_at={}]", requestId,
           d.tenantId(), d.deviceId(), d.id(), d.size(), d.sender(), d.fileId() == null ? "upload" : "file:" + d.fileId(), d.expiresAt());
@@ -253,9 +257,9 @@ public final class DeliveryService {
         return;
       }
       if (page.items().isEmpty()) {
-        quiet.remember(tenantId, deviceId, readUnder);
+        quiet.put(inboxKey(tenantId, deviceId), Boolean.TRUE, readUnder);
       } else {
-        quiet.forget(tenantId, deviceId);
+        quiet.forget(inboxKey(tenantId, deviceId));
       }
     });
   }
@@ -267,7 +271,7 @@ public final class DeliveryService {
    */
   public Future<Page<Delivery>> inboxIfNotQuiet(Principal device, String cursor, int limit) {
     device.requireDevice();
-    if (cursor == null && quiet.isQuiet(device.tenantId(), device.deviceId())) {
+    if (cursor == null && quiet.get(inboxKey(device.tenantId(), device.deviceId())) != null) {
       inboxQuietHits.increment();
       return Future.succeededFuture(new Page<>(List.of(), null));
     }
