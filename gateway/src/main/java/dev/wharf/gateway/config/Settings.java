@@ -36,6 +36,27 @@ final class Settings {
 
   /** The raw value, or null when set nowhere. */
   String raw(String key) {
+    Object node = node(key);
+    return node == null || node instanceof Map<?, ?> ? null : node.toString();
+  }
+
+  /**
+   * A list: a YAML sequence, or one string of comma-separated items (the only form an environment variable has);
+   * items are trimmed and empty ones dropped. Empty when set nowhere.
+   */
+  java.util.List<String> list(String key) {
+    Object node = node(key);
+    java.util.List<String> items = new java.util.ArrayList<>();
+    if (node instanceof java.util.List<?> sequence) {
+      sequence.forEach(item -> items.add(String.valueOf(item)));
+    } else if (node != null && !(node instanceof Map<?, ?>)) {
+      items.addAll(java.util.Arrays.asList(node.toString().split(",")));
+    }
+    return items.stream().map(String::strip).filter(item -> !item.isEmpty()).toList();
+  }
+
+  /** The environment's string, else the YAML node (a scalar, a sequence or a mapping), else null. */
+  private Object node(String key) {
     keysRead.add(key);
     String fromEnv = env.get(envName(key));
     if (fromEnv != null && !fromEnv.isEmpty()) {
@@ -48,7 +69,7 @@ final class Settings {
       }
       node = map.get(part);
     }
-    return node == null || node instanceof Map<?, ?> ? null : node.toString();
+    return node;
   }
 
   String string(String key, String defaultValue) {

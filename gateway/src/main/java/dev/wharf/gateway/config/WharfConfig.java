@@ -46,8 +46,9 @@ public record WharfConfig(
    * dripping bytes is closed); {@code idleTimeout} closes a silent connection and bounds the wait for the next
    * head on a kept-alive one; the two sizes bound a request head (431 / 414 beyond).
    */
+  /** {@code corsOrigins}: the web origins whose pages may call the API from a browser ({@code *}: any; empty: none). */
   public record HttpConfig(String host, int port, int instances, String publicUrl, Duration headerTimeout,
-      Duration idleTimeout, int maxHeaderSize, int maxInitialLineLength) {}
+      Duration idleTimeout, int maxHeaderSize, int maxInitialLineLength, java.util.List<String> corsOrigins) {}
 
   /** Loads from {@code file} (may be null) and {@code env}. */
   @SuppressWarnings("unchecked")
@@ -89,7 +90,8 @@ public record WharfConfig(
           s.duration("http.header-timeout", Duration.ofSeconds(10)),
           s.duration("http.idle-timeout", Duration.ofSeconds(120)),
           Math.toIntExact(s.bytes("http.max-header-size", 16L << 10)),
-          Math.toIntExact(s.bytes("http.max-initial-line-length", 8L << 10)));
+          Math.toIntExact(s.bytes("http.max-initial-line-length", 8L << 10)),
+          corsOrigins(s.list("http.cors-origins")));
       if (http.headerTimeout().toMillis() < 1 || http.idleTimeout().toSeconds() < 1) {
         throw new ConfigException(http.headerTimeout().toMillis() < 1 ? "http.header-timeout" : "http.idle-timeout",
             "must be positive (header-timeout ≥ 1ms, idle-timeout ≥ 1s)");
@@ -187,6 +189,19 @@ public record WharfConfig(
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new ConfigException("invalid configuration: " + e.getMessage(), e);
     }
+  }
+
+  /** {@code *} alone, or origins as a browser sends them: {@code scheme://host[:port]}, no path, no trailing slash. */
+  private static java.util.List<String> corsOrigins(java.util.List<String> origins) {
+    if (origins.contains("*") && origins.size() > 1) {
+      throw new ConfigException("http.cors-origins", "is either * alone or a list of origins, not both");
+    }
+    for (String origin : origins) {
+      if (!origin.equals("*") && !origin.matches("(?i)https?://[a-z0-9.\\-]+(:[0-9]{1,5})?|(?i)https?://\\[[0-9a-f:.]+\\](:[0-9]{1,5})?")) {
+        throw new ConfigException("http.cors-origins", "'" + origin + "' is not an origin (scheme://host[:port], e.g. https://console.example.com)");
+      }
+    }
+    return origins;
   }
 
   private static String blankToNull(String value) {

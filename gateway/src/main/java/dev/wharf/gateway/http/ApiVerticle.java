@@ -38,6 +38,9 @@ public final class ApiVerticle extends VerticleBase {
     router.route().handler(deadlines);
     router.route().handler(new RequestIds());
     router.route().handler(new RequestChecks());
+    if (!http.corsOrigins().isEmpty()) {
+      router.route("/v1/*").handler(new Cors(http.corsOrigins()));
+    }
     router.route("/v1/*").handler(Bodies.pauseOnArrival());
     new OpsRoutes(services.pool(), services.redis(), services.blobs(), services.jobs(), services.metrics()).mount(router);
     new GrantRoutes(services.grants(), services.uploadSlots()).mount(under("/v1/grants"));
