@@ -14,6 +14,7 @@ import io.vertx.ext.web.multipart.MultipartForm;
 import io.vertx.sqlclient.Tuple;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 /** Shared steps of the delivery tests: staging, polling, direct SQL for what a test must force. */
 final class DeliveryTesting {
@@ -56,6 +57,16 @@ final class DeliveryTesting {
   /** Runs SQL on the stack's pool (to force expiry, a file status, a lost notice). */
   static Future<Integer> sql(TestStack stack, String statement, Object... args) {
     return stack.app.services().pool().preparedQuery(statement).execute(Tuple.from(java.util.Arrays.asList(args))).map(rows -> rows.rowCount());
+  }
+
+  /**
+   * Inserts a staged delivery for {@code device} straight into PostgreSQL, with no notice at all: what a replica that
+   * died between its commit and its publish leaves behind.
+   */
+  static Future<Integer> insertWithoutNotice(TestStack stack, Tenant t, String device, UUID id) {
+    return sql(stack, "INSERT INTO deliveries (id, tenant_id, device_id, sender, object_key, owns_object, filename, size, sha256, "
+            + "state, expires_at) VALUES ($1::uuid, $2, $3, 'test', $4, true, 'silent.txt', 1, $5, 'staged', now() + interval '1 hour')",
+        id.toString(), t.id(), device, "t/" + t.id() + "/deliveries/" + id, "0".repeat(64));
   }
 
   /** Uploads a file as the tenant's device A and marks it processed (no ingest worker needed); answers its id. */

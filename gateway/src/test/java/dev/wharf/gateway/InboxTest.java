@@ -1,5 +1,6 @@
 package dev.wharf.gateway;
 
+import static dev.wharf.gateway.DeliveryTesting.insertWithoutNotice;
 import static dev.wharf.gateway.DeliveryTesting.poll;
 import static dev.wharf.gateway.DeliveryTesting.senderView;
 import static dev.wharf.gateway.DeliveryTesting.sql;
@@ -79,9 +80,7 @@ class InboxTest {
       UUID id = UUID.randomUUID();
       // A delivery committed with no notice at all, as when a gateway dies between commit and publish.
       return stack.eventually(Duration.ofSeconds(10), () -> Future.succeededFuture(stack.app.services().deliveries().pollsHeld().get() > 0))
-          .compose(v -> sql(stack, "INSERT INTO deliveries (id, tenant_id, device_id, sender, object_key, owns_object, filename, size, sha256, "
-              + "state, expires_at) VALUES ($1::uuid, $2, $3, 'test', $4, true, 'silent.txt', 1, $5, 'staged', now() + interval '1 hour')",
-              id.toString(), t.id(), t.deviceA(), "t/" + t.id() + "/deliveries/" + id, "0".repeat(64)))
+          .compose(v -> insertWithoutNotice(stack, t, t.deviceA(), id))
           .compose(v -> held)
           .compose(items -> {
             ctx.verify(() -> assertThat(items.stream().map(o -> ((JsonObject) o).getString("id")).toList())

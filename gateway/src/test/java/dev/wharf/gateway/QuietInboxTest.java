@@ -1,7 +1,7 @@
 package dev.wharf.gateway;
 
 import static dev.wharf.gateway.DeliveryTesting.poll;
-import static dev.wharf.gateway.DeliveryTesting.sql;
+import static dev.wharf.gateway.DeliveryTesting.insertWithoutNotice;
 import static dev.wharf.gateway.DeliveryTesting.stageOne;
 import static dev.wharf.gateway.TestStack.await;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,9 +85,7 @@ class QuietInboxTest {
     assertThat(await(poll(stack.client, t.tokenA(), 0))).isEmpty();
     UUID id = UUID.randomUUID();
     // Committed with no notice at all, as when a replica dies between its commit and its publish.
-    await(sql(stack, "INSERT INTO deliveries (id, tenant_id, device_id, sender, object_key, owns_object, filename, size, sha256, "
-            + "state, expires_at) VALUES ($1::uuid, $2, $3, 'test', $4, true, 'silent.txt', 1, $5, 'staged', now() + interval '1 hour')",
-        id.toString(), t.id(), t.deviceA(), "t/" + t.id() + "/deliveries/" + id, "0".repeat(64)));
+    await(insertWithoutNotice(stack, t, t.deviceA(), id));
     long hits = deliveries.inboxQuietHits();
     assertThat(await(poll(stack.client, t.tokenA(), 0))).as("late by at most deliveries.quiet-ttl: the memory knows nothing of it")
         .isEmpty();
