@@ -126,7 +126,8 @@ public final class DeliveryService {
     return inboxQuietHits.sum();
   }
 
-  private static String inboxKey(String tenantId, String deviceId) {
+  /** One device's inbox, as the memory of empty inboxes and the held polls key it. */
+  static String inboxKey(String tenantId, String deviceId) {
     return tenantId + '\u0000' + deviceId;
   }
 

@@ -112,7 +112,7 @@ public final class InboxWaiters {
   }
 
   private static String key(String tenantId, String deviceId) {
-    return tenantId + '\u0000' + deviceId;
+    return DeliveryService.inboxKey(tenantId, deviceId);
   }
 
   private final class Waiter<T> implements Hold<T> {
