@@ -144,10 +144,17 @@ public final class WharfBench {
         intOption("warmup-seconds", 3), intOption("rounds", 2), intOption("presigned-keys", 4096), intOption("ack-deliveries", 64),
         java.util.Arrays.stream(option("only", "").split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList(),
         !"0".equals(env.getOrDefault("WHARF_INGEST_WORKERS", "0")));
+    List<String> javaOptions = new ArrayList<>();
     String jfr = options.get("jfr");
     if (jfr != null) {
       // A flight recording of the gateway child, for profiling: jfr print --events jdk.ExecutionSample FILE
-      env.put("JAVA_TOOL_OPTIONS", "-XX:StartFlightRecording=filename=" + Path.of(jfr).toAbsolutePath() + ",settings=profile");
+      javaOptions.add("-XX:StartFlightRecording=filename=" + Path.of(jfr).toAbsolutePath() + ",settings=profile");
+    }
+    // --gateway-java-options '-agentpath:…': JVM options of the child (a native profiler, for instance)
+    javaOptions.add(option("gateway-java-options", ""));
+    javaOptions.removeIf(String::isBlank);
+    if (!javaOptions.isEmpty()) {
+      env.put("JAVA_TOOL_OPTIONS", String.join(" ", javaOptions));
     }
     out.println("starting the gateway: java -Xmx" + gatewayHeap + " -jar " + jar + " serve  (log: " + gatewayLog + ")");
     GatewayProcess gateway = GatewayProcess.start(jar, gatewayHeap, servers, env, gatewayLog);
