@@ -1,8 +1,12 @@
 package dev.wharf.delivery;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.OffsetDateTime;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 
 /**
  * A file staged for one device. {@code fileId} is set when it points at an existing processed file (whose
@@ -57,14 +61,49 @@ public record Delivery(
 
   /** What the device sees in its inbox, with the path to fetch the bytes from. */
   public JsonObject toInboxJson() {
-    JsonObject json = common().put("content_url", "/v1/inbox/" + id + "/content");
+    JsonObject json = new JsonObject();
+    inboxFields(json::put);
+    return json;
+  }
+
+  /**
+   * {@link #toInboxJson()} written straight to {@code out} as one JSON object, without building the object first:
+   * the answer to every ack, where building and then walking the map was a few per cent of the request's CPU.
+   */
+  public void writeInboxJson(JsonGenerator out) throws IOException {
+    out.writeStartObject();
+    try {
+      inboxFields((name, value) -> {
+        try {
+          out.writeFieldName(name);
+          if (value == null) {
+            out.writeNull();
+          } else if (value instanceof Long number) {
+            out.writeNumber(number);
+          } else {
+            out.writeString((String) value);
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    } catch (UncheckedIOException e) {
+      throw e.getCause();
+    }
+    out.writeEndObject();
+  }
+
+  /** The inbox view's fields in order, each a String, a Long or null. */
+  private void inboxFields(BiConsumer<String, Object> field) {
+    commonFields(field);
+    field.accept("content_url", "/v1/inbox/" + id + "/content");
     if (ackedAt != null) {
-      json.put("acked_at", text(ackedAt));
+      field.accept("acked_at", text(ackedAt));
     }
     if (rejectedAt != null) {
-      json.put("rejected_at", text(rejectedAt)).put("reject_reason", rejectReason);
+      field.accept("rejected_at", text(rejectedAt));
+      field.accept("reject_reason", rejectReason);
     }
-    return json;
   }
 
   /** The notice relayed to every replica (and the MQTT bridge) once the staging committed. */
@@ -80,16 +119,22 @@ public record Delivery(
   }
 
   private JsonObject common() {
-    return new JsonObject()
-        .put("id", id.toString())
-        .put("filename", filename)
-        .put("content_type", contentType)
-        .put("size", size)
-        .put("sha256", sha256)
-        .put("state", state.wireName())
-        .put("created_at", text(createdAt))
-        .put("fetched_at", text(fetchedAt))
-        .put("expires_at", text(expiresAt));
+    JsonObject json = new JsonObject();
+    commonFields(json::put);
+    return json;
+  }
+
+  /** The fields both views share, in order. */
+  private void commonFields(BiConsumer<String, Object> field) {
+    field.accept("id", id.toString());
+    field.accept("filename", filename);
+    field.accept("content_type", contentType);
+    field.accept("size", size);
+    field.accept("sha256", sha256);
+    field.accept("state", state.wireName());
+    field.accept("created_at", text(createdAt));
+    field.accept("fetched_at", text(fetchedAt));
+    field.accept("expires_at", text(expiresAt));
   }
 
   private static String text(OffsetDateTime at) {

@@ -35,12 +35,12 @@ final class InboxRoutes {
     router.get("/").handler(this::poll);
     router.get("/:id/content").handler(this::content);
     router.post("/:id/ack").handler(ctx -> Replies.json(ctx, 200,
-        () -> deliveries.ack(Authn.principal(ctx).requireDevice(), id(ctx)).map(Delivery::toInboxJson)));
+        () -> deliveries.ack(Authn.principal(ctx).requireDevice(), id(ctx)), Delivery::writeInboxJson));
     router.post("/:id/reject").handler(ctx -> Replies.json(ctx, 200, () -> {
       Principal device = Authn.principal(ctx).requireDevice();
       UUID id = id(ctx);
-      return deliveries.reject(device, id, reason(ctx)).map(Delivery::toInboxJson);
-    }));
+      return deliveries.reject(device, id, reason(ctx));
+    }, Delivery::writeInboxJson));
   }
 
   /**

@@ -1,12 +1,21 @@
 package dev.wharf.gateway.http;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import dev.wharf.error.ClientException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.json.jackson.JacksonCodec;
 import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -21,16 +30,44 @@ final class Replies {
    */
   private static final JacksonCodec CODEC = new JacksonCodec();
 
+  private static final JsonFactory FACTORY = new JsonFactory();
+
   private Replies() {}
+
+  /** Writes one JSON value for {@code value} (a reply body written without a {@code JsonObject} in between). */
+  @FunctionalInterface
+  interface JsonWriter<T> {
+    void write(T value, JsonGenerator out) throws IOException;
+  }
 
   /** The JSON text of {@code json} as UTF-8 bytes, the same as {@code json.toBuffer()}. */
   static Buffer encode(JsonObject json) {
     return CODEC.toBuffer(json, false);
   }
 
+  /** What {@code writer} writes for {@code value}, as UTF-8 bytes. */
+  static <T> Buffer encode(T value, JsonWriter<T> writer) {
+    ByteBuf bytes = Unpooled.buffer(512);
+    try (JsonGenerator out = FACTORY.createGenerator((OutputStream) new ByteBufOutputStream(bytes))) {
+      writer.write(value, out);
+    } catch (IOException e) {
+      bytes.release();
+      throw new UncheckedIOException(e);
+    }
+    return BufferInternal.buffer(bytes);
+  }
+
   /** Runs {@code action} and replies with its JSON and {@code status}, or fails the context. */
   static void json(RoutingContext ctx, int status, Supplier<Future<JsonObject>> action) {
-    Future<JsonObject> result;
+    json(ctx, status, action, null);
+  }
+
+  /**
+   * As {@link #json(RoutingContext, int, Supplier)} for a result that {@code writer} writes as JSON; a null
+   * {@code writer} means the result is a {@code JsonObject}.
+   */
+  static <T> void json(RoutingContext ctx, int status, Supplier<Future<T>> action, JsonWriter<T> writer) {
+    Future<T> result;
     try {
       result = action.get();
     } catch (RuntimeException e) {
@@ -43,7 +80,8 @@ final class Replies {
       } else if (ar.result() == null) {
         ctx.response().setStatusCode(204).end();
       } else {
-        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(encode(ar.result()));
+        Buffer body = writer == null ? encode((JsonObject) ar.result()) : encode(ar.result(), writer);
+        ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body);
       }
     });
   }
