@@ -51,16 +51,17 @@ public final class ApiVerticle extends VerticleBase {
     }
     router.route("/v1/*").handler(new Authn(services.tokens(), services.config().adminToken()));
     router.route("/v1/*").handler(Bodies.bufferUnlessStreamed());
+    // The inbox first: devices poll and ack it all day, and a request passes each route mounted before its own.
+    waiters = new InboxWaiters(vertx, services.deliveries().pollsHeld(), services.config().deliveries().maxPolls());
+    new InboxRoutes(services.deliveries(), services.blobs(), waiters).mount(under("/v1/inbox"));
     new AdminRoutes(services.tenants(), services.tokens(), services.jobs()).mount(under("/v1/admin"));
     Router files = under("/v1/files");
     new FileRoutes(services.files(), services.blobs(), services.idempotency(), services.uploadSlots()).mount(files);
     new JobRoutes(services.jobs()).mount(under("/v1/jobs"));
     tus.mount(router);
     new UploadRoutes(services.uploadSessions(), services.uploadSlots()).mount(under("/v1/uploads"), files);
-    waiters = new InboxWaiters(vertx, services.deliveries().pollsHeld(), services.config().deliveries().maxPolls());
     new DeliveryRoutes(services.deliveries(), services.idempotency(), services.uploadSlots(), services.files().limits())
         .mount(under("/v1/deliveries"), under("/v1/devices"));
-    new InboxRoutes(services.deliveries(), services.blobs(), waiters).mount(under("/v1/inbox"));
     router.route().last().handler(ctx -> ctx.fail(ClientException.notFound("route")));
     server = vertx.createHttpServer(new HttpServerOptions()
         .setHost(http.host())
