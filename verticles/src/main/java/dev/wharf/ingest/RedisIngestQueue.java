@@ -35,9 +35,10 @@ import java.util.stream.Collectors;
  * {@link #retryLater} then return false. A claim takes up to N ready jobs in one script run, each under
  * its own token; completions and extensions of many leases are one script run each, every lease checked
  * against its own token. When a job becomes ready (enqueue, reconcile, a lease handed back with no delay) a
- * notice is published on the event bus at {@link #readyAddress()}, so idle workers need not poll fast. Due and expiry times use Redis {@code TIME}, so replicas with
+ * notice is published on the event bus at {@link #readyAddress()}, so idle workers need not poll fast; notices are
+ * coalesced to at most one per {@value ReadyNotices#WINDOW_MS} ms, each sent after every job it announces. Due and expiry times use Redis {@code TIME}, so replicas with
  * skewed clocks agree. Every Redis failure surfaces as {@link ServerException#unavailable} for
- * {@code "redis"}. Safe to share between verticle instances: it holds no mutable state.
+ * {@code "redis"}. Safe to share between verticle instances: its only mutable state is the notices' atomic one.
  */
 public final class RedisIngestQueue implements IngestQueue {
 
@@ -66,6 +67,7 @@ public final class RedisIngestQueue implements IngestQueue {
   private final String owners;
   private final String prio;
   private final String enqueued;
+  private final ReadyNotices notices;
 
   private RedisIngestQueue(Vertx vertx, RedisAPI redis, String namespace, Map<String, LuaScript> scripts) {
     this.vertx = vertx;
@@ -79,6 +81,7 @@ public final class RedisIngestQueue implements IngestQueue {
     this.owners = prefix + "owners";
     this.prio = prefix + "prio";
     this.enqueued = prefix + "enqueued";
+    this.notices = new ReadyNotices(vertx, () -> vertx.eventBus().publish(readyAddress, readyNotice()));
   }
 
   /**
@@ -246,7 +249,12 @@ public final class RedisIngestQueue implements IngestQueue {
   }
 
   private void notifyReady() {
-    vertx.eventBus().publish(readyAddress, readyNotice());
+    notices.request();
+  }
+
+  /** Ready notices sent so far (coalesced: see {@link ReadyNotices}). */
+  long readyNoticesSent() {
+    return notices.sent();
   }
 
   private static void addLeases(List<String> args, List<Lease> leases) {
