@@ -54,6 +54,9 @@ public final class NoticeRelay extends VerticleBase {
   private final Set<String> addresses;
   private final WharfMetrics metrics;
   private final String origin = UUID.randomUUID().toString();
+
+  /** How this process's own envelopes begin ({@link #publish} writes the origin first): they come back unread. */
+  private final String ownEnvelope = "{\"o\":\"" + origin + "\",";
   private final String channel;
   private final List<MessageConsumer<Object>> consumers = new ArrayList<>();
   private Redis subscriberClient;
@@ -115,13 +118,22 @@ public final class NoticeRelay extends VerticleBase {
     if (!(body instanceof JsonObject json)) {
       return;
     }
-    String payload = new JsonObject().put("o", origin).put("a", address).put("b", json).encode();
-    publisher.publish(channel, payload).onComplete(ar -> {
+    publisher.publish(channel, envelope(address, json)).onComplete(ar -> {
       metrics.count("wharf_notices_relayed_total", "direction", ar.succeeded() ? "out" : "lost", 1);
       if (ar.failed()) {
         log.warn("notice not relayed to other replicas [address={}, cause={}]", address, ar.cause().toString());
       }
     });
+  }
+
+  /** What travels on the channel: this process's origin (first), the address and the notice. */
+  String envelope(String address, JsonObject body) {
+    return new JsonObject().put("o", origin).put("a", address).put("b", body).encode();
+  }
+
+  /** Whether {@code text} is an envelope this process sent, told without decoding it. */
+  boolean isOwn(String text) {
+    return text.startsWith(ownEnvelope);
   }
 
   private Future<Void> subscribe() {
@@ -168,9 +180,14 @@ public final class NoticeRelay extends VerticleBase {
     if (message == null || message.size() < 3 || !"message".equals(message.get(0).toString())) {
       return;
     }
+    String text = message.get(2).toString();
+    if (isOwn(text)) {
+      // Every replica hears its own notices back; skip decoding them.
+      return;
+    }
     JsonObject envelope;
     try {
-      envelope = new JsonObject(message.get(2).toString());
+      envelope = new JsonObject(text);
     } catch (DecodeException | ClassCastException e) {
       log.warn("notice ignored, not JSON [channel={}]", channel);
       return;
