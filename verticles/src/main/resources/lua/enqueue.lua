@@ -1,14 +1,22 @@
--- Adds a job to ready unless it is already ready, delayed or leased.
+-- Adds jobs to ready, each unless it is already ready, delayed or leased.
 -- KEYS: ready, delayed, leases, prio, enqueued
--- ARGV: jobId, band, enqueuedAtMillis
--- Returns 1 when added, 0 when the job was already scheduled.
-local id = ARGV[1]
-for i = 1, 3 do
-  if redis.call('ZSCORE', KEYS[i], id) then
-    return 0
+-- ARGV: jobId1, band1, enqueuedAtMillis1, jobId2, ... (the enqueues an event loop gathered in one turn)
+-- Returns how many jobs were added (for one job: 1 when added, 0 when it was already scheduled).
+local added = 0
+for j = 1, #ARGV, 3 do
+  local id = ARGV[j]
+  local present = false
+  for i = 1, 3 do
+    if redis.call('ZSCORE', KEYS[i], id) then
+      present = true
+      break
+    end
+  end
+  if not present then
+    redis.call('ZADD', KEYS[1], tonumber(ARGV[j + 1]) * 1e13 + tonumber(ARGV[j + 2]), id)
+    redis.call('HSET', KEYS[4], id, ARGV[j + 1])
+    redis.call('HSET', KEYS[5], id, ARGV[j + 2])
+    added = added + 1
   end
 end
-redis.call('ZADD', KEYS[1], tonumber(ARGV[2]) * 1e13 + tonumber(ARGV[3]), id)
-redis.call('HSET', KEYS[4], id, ARGV[2])
-redis.call('HSET', KEYS[5], id, ARGV[3])
-return 1
+return added

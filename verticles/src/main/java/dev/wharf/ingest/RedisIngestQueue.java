@@ -3,12 +3,14 @@ package dev.wharf.ingest;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import dev.wharf.files.Priority;
+import dev.wharf.loop.TurnBatches;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.redis.client.RedisAPI;
 import io.vertx.redis.client.Response;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -38,7 +40,9 @@ import java.util.stream.Collectors;
  * notice is published on the event bus at {@link #readyAddress()}, so idle workers need not poll fast; notices are
  * coalesced to at most one per {@value ReadyNotices#WINDOW_MS} ms, each sent after every job it announces. Due and expiry times use Redis {@code TIME}, so replicas with
  * skewed clocks agree. Every Redis failure surfaces as {@link ServerException#unavailable} for
- * {@code "redis"}. Safe to share between verticle instances: its only mutable state is the notices' atomic one.
+ * {@code "redis"}. The enqueues one event loop makes in a turn share one script run ({@link TurnBatches}). Safe to
+ * share between verticle instances: its mutable state is the notices' one atomic integer and each event loop's own
+ * batch of enqueues.
  */
 public final class RedisIngestQueue implements IngestQueue {
 
@@ -50,6 +54,9 @@ public final class RedisIngestQueue implements IngestQueue {
 
   /** Delayed jobs and expired leases promoted to ready per claim, each. */
   static final int PROMOTE_BATCH = 100;
+
+  /** Most enqueues in one script run; a turn with more sends several. */
+  static final int ENQUEUE_BATCH = 64;
 
   /** Jobs checked per reconcile script call. */
   static final int RECONCILE_BATCH = 500;
@@ -68,6 +75,7 @@ public final class RedisIngestQueue implements IngestQueue {
   private final String prio;
   private final String enqueued;
   private final ReadyNotices notices;
+  private final TurnBatches<QueuedJob, Void> enqueues;
 
   private RedisIngestQueue(Vertx vertx, RedisAPI redis, String namespace, Map<String, LuaScript> scripts) {
     this.vertx = vertx;
@@ -82,6 +90,8 @@ public final class RedisIngestQueue implements IngestQueue {
     this.prio = prefix + "prio";
     this.enqueued = prefix + "enqueued";
     this.notices = new ReadyNotices(vertx, () -> vertx.eventBus().publish(readyAddress, readyNotice()));
+    this.enqueues = new TurnBatches<>(ENQUEUE_BATCH, job -> enqueueAll(List.of(job)),
+        jobs -> enqueueAll(jobs).map(v -> Collections.nCopies(jobs.size(), (Void) null)));
   }
 
   /**
@@ -131,14 +141,29 @@ public final class RedisIngestQueue implements IngestQueue {
   /** {@inheritDoc} Publishes a ready notice when the job was added. */
   @Override
   public Future<Void> enqueue(String jobId, Priority priority, long enqueuedAtMillis) {
-    return run("enqueue", List.of(ready, delayed, leases, prio, enqueued),
-            List.of(jobId, Integer.toString(priority.band()), Long.toString(enqueuedAtMillis)))
+    return enqueues.submit(new QueuedJob(jobId, priority, enqueuedAtMillis));
+  }
+
+  /** One script run for {@code jobs} (the enqueues of one event-loop turn, or a single one). */
+  private Future<Void> enqueueAll(List<QueuedJob> jobs) {
+    List<String> args = new ArrayList<>(jobs.size() * 3);
+    for (QueuedJob job : jobs) {
+      args.add(job.jobId());
+      args.add(Integer.toString(job.priority().band()));
+      args.add(Long.toString(job.enqueuedAtMillis()));
+    }
+    return run("enqueue", List.of(ready, delayed, leases, prio, enqueued), args)
         .andThen(ar -> {
-          if (ar.succeeded() && isOne(ar.result())) {
+          if (ar.succeeded() && ar.result() != null && ar.result().toInteger() > 0) {
             notifyReady();
           }
         })
         .mapEmpty();
+  }
+
+  /** Script runs sent for enqueues so far (the enqueues of one event-loop turn share one). */
+  long enqueueCalls() {
+    return enqueues.calls();
   }
 
   /**

@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.UUID;
@@ -101,6 +102,36 @@ class RedisIngestQueueTest {
         .compose(v -> claimIds(4))
         .onComplete(ctx.succeeding(ids -> ctx.verify(() -> {
           assertThat(ids).containsExactly("first", "second", "third");
+          ctx.completeNow();
+        })));
+  }
+
+  @Test
+  void enqueuesOfOneEventLoopTurnShareOneScriptRunAndKeepTheirOrder(Vertx vertx, VertxTestContext ctx) {
+    queue.enqueue("already", Priority.NORMAL, 500)
+        .compose(v -> {
+          long callsBefore = queue.enqueueCalls();
+          io.vertx.core.Promise<List<Future<Void>>> turn = io.vertx.core.Promise.promise();
+          vertx.runOnContext(x -> {
+            List<Future<Void>> all = new ArrayList<>();
+            all.add(queue.enqueue("low", Priority.LOW, 1_000));
+            for (int i = 0; i < 5; i++) {
+              all.add(queue.enqueue("normal-" + i, Priority.NORMAL, 2_000 + i));
+            }
+            all.add(queue.enqueue("already", Priority.URGENT, 3_000));
+            all.add(queue.enqueue("urgent", Priority.URGENT, 4_000));
+            turn.complete(all);
+          });
+          return turn.future()
+              .compose(all -> Future.all(all))
+              .map(v2 -> queue.enqueueCalls() - callsBefore);
+        })
+        .compose(calls -> claimIds(10).map(ids -> Map.entry(calls, ids)))
+        .onComplete(ctx.succeeding(r -> ctx.verify(() -> {
+          assertThat(r.getKey()).as("script runs for the turn's eight enqueues").isEqualTo(1);
+          // "already" was queued before the turn: it keeps its place and band, not the turn's URGENT.
+          assertThat(r.getValue()).containsExactly("urgent", "already", "normal-0", "normal-1", "normal-2", "normal-3",
+              "normal-4", "low");
           ctx.completeNow();
         })));
   }
