@@ -67,11 +67,16 @@ final class ReadyNotices {
 
   private void close() {
     while (true) {
-      if (state.compareAndSet(PENDING, OPEN)) {
+      int now = state.get();
+      if (now == PENDING && state.compareAndSet(PENDING, OPEN)) {
         sendAndOpen();
         return;
       }
-      if (state.compareAndSet(OPEN, IDLE)) {
+      if (now == OPEN && state.compareAndSet(OPEN, IDLE)) {
+        return;
+      }
+      if (now == IDLE) {
+        // No window is open (there is one timer per window, so this should not happen): never spin on an event loop.
         return;
       }
     }
