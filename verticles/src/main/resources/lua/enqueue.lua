@@ -1,6 +1,7 @@
 -- Adds jobs to ready, each unless it is already ready, delayed or leased.
 -- KEYS: ready, delayed, leases, prio, enqueued
--- ARGV: jobId1, band1, enqueuedAtMillis1, jobId2, ... (the enqueues an event loop gathered in one turn)
+-- ARGV: jobId1, band1, enqueuedAtMillis1, jobId2, ... (the enqueues an event loop gathered in one turn, or a
+--       batch of the reconciler's jobs, re-added with their original score after Redis lost them)
 -- Returns how many jobs were added (for one job: 1 when added, 0 when it was already scheduled).
 local added = 0
 for j = 1, #ARGV, 3 do

@@ -58,11 +58,11 @@ public final class RedisIngestQueue implements IngestQueue {
   /** Most enqueues in one script run; a turn with more sends several. */
   static final int ENQUEUE_BATCH = 64;
 
-  /** Jobs checked per reconcile script call. */
+  /** Jobs checked per enqueue script run when reconciling. */
   static final int RECONCILE_BATCH = 500;
 
   private static final List<String> SCRIPTS =
-      List.of("enqueue", "claim", "extend", "complete", "retry", "remove", "reconcile", "stats");
+      List.of("enqueue", "claim", "extend", "complete", "retry", "remove", "stats");
 
   private final Vertx vertx;
   private final RedisAPI redis;
@@ -90,8 +90,8 @@ public final class RedisIngestQueue implements IngestQueue {
     this.prio = prefix + "prio";
     this.enqueued = prefix + "enqueued";
     this.notices = new ReadyNotices(vertx, () -> vertx.eventBus().publish(readyAddress, readyNotice()));
-    this.enqueues = new TurnBatches<>(ENQUEUE_BATCH, job -> enqueueAll(List.of(job)),
-        jobs -> enqueueAll(jobs).map(v -> Collections.nCopies(jobs.size(), (Void) null)));
+    this.enqueues = new TurnBatches<>(ENQUEUE_BATCH, job -> enqueueAll(List.of(job)).mapEmpty(),
+        jobs -> enqueueAll(jobs).map(added -> Collections.nCopies(jobs.size(), (Void) null)));
   }
 
   /**
@@ -144,8 +144,11 @@ public final class RedisIngestQueue implements IngestQueue {
     return enqueues.submit(new QueuedJob(jobId, priority, enqueuedAtMillis));
   }
 
-  /** One script run for {@code jobs} (the enqueues of one event-loop turn, or a single one). */
-  private Future<Void> enqueueAll(List<QueuedJob> jobs) {
+  /**
+   * One run of the enqueue script for {@code jobs} (the enqueues of one event-loop turn, a single one, or a batch of
+   * the reconciler's): how many were added, each unless it was already ready, delayed or leased.
+   */
+  private Future<Integer> enqueueAll(List<QueuedJob> jobs) {
     List<String> args = new ArrayList<>(jobs.size() * 3);
     for (QueuedJob job : jobs) {
       args.add(job.jobId());
@@ -153,12 +156,12 @@ public final class RedisIngestQueue implements IngestQueue {
       args.add(Long.toString(job.enqueuedAtMillis()));
     }
     return run("enqueue", List.of(ready, delayed, leases, prio, enqueued), args)
+        .map(Response::toInteger)
         .andThen(ar -> {
-          if (ar.succeeded() && ar.result() != null && ar.result().toInteger() > 0) {
+          if (ar.succeeded() && ar.result() > 0) {
             notifyReady();
           }
-        })
-        .mapEmpty();
+        });
   }
 
   /** Script runs sent for enqueues so far (the enqueues of one event-loop turn share one). */
@@ -232,24 +235,9 @@ public final class RedisIngestQueue implements IngestQueue {
     Future<Integer> total = Future.succeededFuture(0);
     for (int from = 0; from < jobs.size(); from += RECONCILE_BATCH) {
       List<QueuedJob> batch = jobs.subList(from, Math.min(jobs.size(), from + RECONCILE_BATCH));
-      total = total.compose(sum -> reconcileBatch(batch).map(added -> sum + added));
+      total = total.compose(sum -> enqueueAll(batch).map(added -> sum + added));
     }
     return total;
-  }
-
-  private Future<Integer> reconcileBatch(List<QueuedJob> batch) {
-    List<String> args = new ArrayList<>(batch.size() * 3);
-    for (QueuedJob job : batch) {
-      args.add(job.jobId());
-      args.add(Integer.toString(job.priority().band()));
-      args.add(Long.toString(job.enqueuedAtMillis()));
-    }
-    return run("reconcile", List.of(ready, delayed, leases, prio, enqueued), args).map(Response::toInteger)
-        .andThen(ar -> {
-          if (ar.succeeded() && ar.result() > 0) {
-            notifyReady();
-          }
-        });
   }
 
   @Override
