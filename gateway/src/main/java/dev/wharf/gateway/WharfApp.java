@@ -92,6 +92,16 @@ public final class WharfApp {
                 .description("Bearer-token authentications, by where the answer came from").tag("source", "cache").register(metrics.registry());
             io.micrometer.core.instrument.FunctionCounter.builder("wharf_auth_token_lookups_total", tokens, TokenStore::reads)
                 .description("Bearer-token authentications, by where the answer came from").tag("source", "postgres").register(metrics.registry());
+            // Statements the batched paths sent: with the requests they served (uploads, acks) they give the batch size.
+            io.micrometer.core.instrument.FunctionCounter.builder("wharf_db_batched_statements_total", files, FileService::insertStatements)
+                .description("Statements sent by paths that batch the requests of one event-loop turn").tag("statement", "upload_row")
+                .register(metrics.registry());
+            io.micrometer.core.instrument.FunctionCounter.builder("wharf_db_batched_statements_total", files, FileService::commitStatements)
+                .description("Statements sent by paths that batch the requests of one event-loop turn").tag("statement", "upload_commit")
+                .register(metrics.registry());
+            io.micrometer.core.instrument.FunctionCounter.builder("wharf_db_batched_statements_total", deliveries, DeliveryService::ackStatements)
+                .description("Statements sent by paths that batch the requests of one event-loop turn").tag("statement", "ack")
+                .register(metrics.registry());
             return new Services(config, pool, redisClient, redis, blobs, queue,
                 tokens, new TenantStore(pool), files,
                 jobs,

@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.pgclient.PgBuilder;
 import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.SqlConnection;
@@ -61,6 +62,20 @@ public final class Database {
         .preparedQuery("SELECT pg_try_advisory_xact_lock($1) AS won")
         .execute(io.vertx.sqlclient.Tuple.of(lock.key()))
         .compose(rows -> rows.iterator().next().getBoolean("won") ? chore.apply(conn) : Future.succeededFuture(null)));
+  }
+
+  /**
+   * Whether PostgreSQL refused a statement for what it said (a constraint, a type, a missing row it references), as
+   * opposed to being unreachable or shedding work: the statement and its implicit transaction changed nothing, and
+   * the same request sent again would meet the same answer.
+   */
+  public static boolean refusedStatement(Throwable failure) {
+    return failure instanceof PgException pg && !dev.wharf.error.Outages.isPostgresOutage(pg.getSqlState());
+  }
+
+  /** Whether PostgreSQL refused a statement with SQLSTATE {@code sqlState} (23503: a foreign key, 23505: a unique key). */
+  public static boolean violates(Throwable failure, String sqlState) {
+    return failure instanceof PgException pg && sqlState.equals(pg.getSqlState());
   }
 
   /** Maps a failure to reach Postgres to 503 {@code postgres_unavailable}; other failures pass unchanged. */

@@ -115,7 +115,7 @@ public final class Outages {
     return Optional.empty();
   }
 
-  static boolean isPostgresOutage(String sqlState) {
+  public static boolean isPostgresOutage(String sqlState) {
     return sqlState != null && (sqlState.startsWith("08") || POSTGRES_NOT_NOW.contains(sqlState));
   }
 

@@ -11,6 +11,7 @@ import dev.wharf.error.ClientException;
 import dev.wharf.error.ServerException;
 import dev.wharf.error.WharfException;
 import dev.wharf.idempotency.IdempotencyStore;
+import dev.wharf.loop.TurnBatches;
 import dev.wharf.metrics.WharfMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -35,6 +36,8 @@ public final class FileService {
 
   private static final Logger log = LoggerFactory.getLogger(FileService.class);
   private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+  /** Most uploads whose rows share one statement; a larger turn is sent as several. */
+  static final int MAX_BATCH = 64;
 
   private final Vertx vertx;
   private final Pool pool;
@@ -43,6 +46,8 @@ public final class FileService {
   private final UploadConfig uploads;
   private final IngestConfig ingest;
   private final WharfMetrics metrics;
+  private final TurnBatches<FileStore.NewUpload, Void> inserts;
+  private final TurnBatches<FileStore.Commit, FileRecord> commits;
 
   public FileService(Vertx vertx, Pool pool, BlobStore blobs, VerificationJobs jobs, UploadConfig uploads, IngestConfig ingest, WharfMetrics metrics) {
     this.vertx = vertx;
@@ -52,6 +57,21 @@ public final class FileService {
     this.uploads = uploads;
     this.ingest = ingest;
     this.metrics = metrics;
+    // The two statements of every upload, shared by the uploads of one event-loop turn; a row PostgreSQL refuses
+    // sends the others of its batch again alone, so it fails only its own upload.
+    this.inserts = new TurnBatches<>(MAX_BATCH, u -> FileStore.insertUploading(pool, u), all -> FileStore.insertUploadingAll(pool, all),
+        Database::refusedStatement);
+    this.commits = new TurnBatches<>(MAX_BATCH, c -> FileStore.markUploadedWithJob(pool, c, ingest.maxAttempts()),
+        all -> FileStore.markUploadedWithJobAll(pool, all, ingest.maxAttempts()), Database::refusedStatement);
+  }
+
+  /** Statements sent so far for new upload rows and for one-statement commits (a batch counts once). */
+  public long insertStatements() {
+    return inserts.calls();
+  }
+
+  public long commitStatements() {
+    return commits.calls();
   }
 
   /** What the uploader said about the file. {@code declaredLength} is null for a chunked body. */
@@ -122,8 +142,11 @@ public final class FileService {
     // A live stream keeps its row fresh, so the sweeper never takes a slow upload for an abandoned one.
     long heartbeat = Math.max(100, ingest.staleUploadAfter().toMillis() / 4);
     long[] timer = {-1};
-    return FileStore.insertUploading(pool, fileId, owner, filename, cmd.filename(), contentType, key, cmd.priority().band())
-        .recover(err -> Future.failedFuture(Database.unavailableIfConnection(err)))
+    return inserts.submit(new FileStore.NewUpload(fileId, owner, filename, cmd.filename(), contentType, key, cmd.priority().band()))
+        .recover(err -> Future.failedFuture(Database.violates(err, "23503")
+            // The owner's device row is gone (deleted while its token was still cached): as sessions answer it.
+            ? ClientException.unauthorized("the device no longer exists")
+            : Database.unavailableIfConnection(err)))
         .compose(v -> {
           timer[0] = vertx.setPeriodic(heartbeat, id -> FileStore.touch(pool, fileId)
               .onFailure(err -> log.debug("upload heartbeat missed [file={}, cause={}]", fileId, err.toString())));
@@ -188,7 +211,7 @@ public final class FileService {
       BiFunction<SqlConnection, FileRecord, Future<Void>> alsoInTx) {
     if (alsoInTx == null) {
       // Nothing else to write: one statement, one round trip, is the whole transaction.
-      return FileStore.markUploadedWithJob(pool, fileId, size, sha256, jobId, priority.band(), ingest.maxAttempts())
+      return commits.submit(new FileStore.Commit(fileId, size, sha256, jobId, priority.band()))
           .recover(err -> Future.failedFuture(ServerException.unavailable("postgres", err)))
           .map(file -> {
             if (file == null) {

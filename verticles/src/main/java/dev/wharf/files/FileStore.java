@@ -46,12 +46,52 @@ public final class FileStore {
         row.getUUID("job_id"));
   }
 
-  public static Future<Void> insertUploading(SqlClient sql, UUID id, Principal owner, String filename, String originalFilename,
-      String contentType, String objectKey, int priority) {
-    return sql.preparedQuery("INSERT INTO files (id, tenant_id, device_id, filename, original_filename, content_type, object_key, status, priority) "
-            + "VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploading', $8)")
-        .execute(Tuple.tuple(java.util.Arrays.asList(id, owner.tenantId(), owner.deviceId(), filename, originalFilename, contentType, objectKey, priority)))
+  /** A new upload's row, before its first byte is stored. */
+  public record NewUpload(UUID id, Principal owner, String filename, String originalFilename, String contentType, String objectKey,
+      int priority) {}
+
+  private static final String INSERT_UPLOADING = "INSERT INTO files (id, tenant_id, device_id, filename, original_filename, content_type, "
+      + "object_key, status, priority) VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploading', $8)";
+  private static final String INSERT_UPLOADING_ALL = "INSERT INTO files (id, tenant_id, device_id, filename, original_filename, "
+      + "content_type, object_key, status, priority) SELECT u.id, u.tenant_id, u.device_id, u.filename, u.original_filename, "
+      + "u.content_type, u.object_key, 'uploading', u.priority FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], "
+      + "$6::text[], $7::text[], $8::smallint[]) AS u(id, tenant_id, device_id, filename, original_filename, content_type, object_key, priority)";
+
+  public static Future<Void> insertUploading(SqlClient sql, NewUpload u) {
+    return sql.preparedQuery(INSERT_UPLOADING)
+        .execute(Tuple.tuple(java.util.Arrays.asList(u.id(), u.owner().tenantId(), u.owner().deviceId(), u.filename(), u.originalFilename(),
+            u.contentType(), u.objectKey(), u.priority())))
         .mapEmpty();
+  }
+
+  /**
+   * The rows of several new uploads in one statement: all are inserted or, if PostgreSQL refuses one, none (the
+   * caller then inserts each alone, see {@code TurnBatches}). Answers one null per upload.
+   */
+  public static Future<List<Void>> insertUploadingAll(SqlClient sql, List<NewUpload> uploads) {
+    int n = uploads.size();
+    UUID[] ids = new UUID[n];
+    String[] tenants = new String[n];
+    String[] devices = new String[n];
+    String[] names = new String[n];
+    String[] originals = new String[n];
+    String[] types = new String[n];
+    String[] keys = new String[n];
+    Short[] priorities = new Short[n];
+    for (int i = 0; i < n; i++) {
+      NewUpload u = uploads.get(i);
+      ids[i] = u.id();
+      tenants[i] = u.owner().tenantId();
+      devices[i] = u.owner().deviceId();
+      names[i] = u.filename();
+      originals[i] = u.originalFilename();
+      types[i] = u.contentType();
+      keys[i] = u.objectKey();
+      priorities[i] = (short) u.priority();
+    }
+    return sql.preparedQuery(INSERT_UPLOADING_ALL)
+        .execute(Tuple.tuple(java.util.Arrays.asList(ids, tenants, devices, names, originals, types, keys, priorities)))
+        .map(rows -> java.util.Collections.nCopies(n, (Void) null));
   }
 
   /** Records the multipart upload behind a streamed upload, before its first part is sent. */
@@ -68,21 +108,67 @@ public final class FileStore {
         .mapEmpty();
   }
 
+  /** An upload whose bytes are stored, to be committed with its ingest job. */
+  public record Commit(UUID id, long size, String sha256, UUID jobId, int priority) {}
+
+  private static final String MARK_UPLOADED_WITH_JOB = "WITH f AS (UPDATE files f SET status = 'uploaded', size = $2, sha256 = $3, "
+      + "multipart_upload_id = NULL, updated_at = now() WHERE f.id = $1 AND f.status = 'uploading' RETURNING " + COLUMNS_WITHOUT_JOB + "), "
+      + "j AS (INSERT INTO ingest_jobs (id, file_id, tenant_id, device_id, priority, status, max_attempts) "
+      + "SELECT $4::uuid, f.id, f.tenant_id, f.device_id, $5::smallint, 'queued', $6::integer FROM f RETURNING id) "
+      + "SELECT f.*, (SELECT j.id FROM j) AS job_id FROM f";
+  private static final String MARK_UPLOADED_WITH_JOB_ALL = "WITH c AS (SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], "
+      + "$4::uuid[], $5::smallint[]) AS c(id, size, sha256, job_id, priority)), "
+      + "f AS (UPDATE files f SET status = 'uploaded', size = c.size, sha256 = c.sha256, multipart_upload_id = NULL, updated_at = now() "
+      + "FROM c WHERE f.id = c.id AND f.status = 'uploading' RETURNING " + COLUMNS_WITHOUT_JOB + ", c.job_id, c.priority AS job_priority), "
+      + "j AS (INSERT INTO ingest_jobs (id, file_id, tenant_id, device_id, priority, status, max_attempts) "
+      + "SELECT f.job_id, f.id, f.tenant_id, f.device_id, f.job_priority, 'queued', $6::integer FROM f) "
+      + "SELECT * FROM f";
+
   /**
    * {@code uploading → uploaded} and the file's ingest job ({@code queued}, in {@code jobId}) in one statement, so
    * one round trip commits an upload (a statement is its own transaction: both rows or neither). The job's columns
    * are those of {@code JobStore.insert}, which inserts jobs everywhere else; keep the two in step. Answers the
    * file as it now is, or null when the row is gone or no longer {@code uploading} (then no job is inserted).
    */
-  public static Future<FileRecord> markUploadedWithJob(SqlClient sql, UUID id, long size, String sha256, UUID jobId, int priority,
-      int maxAttempts) {
-    return sql.preparedQuery("WITH f AS (UPDATE files f SET status = 'uploaded', size = $2, sha256 = $3, multipart_upload_id = NULL, "
-            + "updated_at = now() WHERE f.id = $1 AND f.status = 'uploading' RETURNING " + COLUMNS_WITHOUT_JOB + "), "
-            + "j AS (INSERT INTO ingest_jobs (id, file_id, tenant_id, device_id, priority, status, max_attempts) "
-            + "SELECT $4::uuid, f.id, f.tenant_id, f.device_id, $5::smallint, 'queued', $6::integer FROM f RETURNING id) "
-            + "SELECT f.*, (SELECT j.id FROM j) AS job_id FROM f")
-        .execute(Tuple.of(id, size, sha256, jobId, priority, maxAttempts))
+  public static Future<FileRecord> markUploadedWithJob(SqlClient sql, Commit c, int maxAttempts) {
+    return sql.preparedQuery(MARK_UPLOADED_WITH_JOB)
+        .execute(Tuple.of(c.id(), c.size(), c.sha256(), c.jobId(), c.priority(), maxAttempts))
         .map(rows -> rows.rowCount() == 0 ? null : map(rows.iterator().next()));
+  }
+
+  /**
+   * {@link #markUploadedWithJob} for several uploads in one statement, all or none; answers in their order, null
+   * for each whose row is gone or no longer {@code uploading}.
+   */
+  public static Future<List<FileRecord>> markUploadedWithJobAll(SqlClient sql, List<Commit> commits, int maxAttempts) {
+    int n = commits.size();
+    UUID[] ids = new UUID[n];
+    Long[] sizes = new Long[n];
+    String[] hashes = new String[n];
+    UUID[] jobIds = new UUID[n];
+    Short[] priorities = new Short[n];
+    for (int i = 0; i < n; i++) {
+      Commit c = commits.get(i);
+      ids[i] = c.id();
+      sizes[i] = c.size();
+      hashes[i] = c.sha256();
+      jobIds[i] = c.jobId();
+      priorities[i] = (short) c.priority();
+    }
+    return sql.preparedQuery(MARK_UPLOADED_WITH_JOB_ALL)
+        .execute(Tuple.of(ids, sizes, hashes, jobIds, priorities, maxAttempts))
+        .map(rows -> {
+          java.util.Map<UUID, FileRecord> committed = new java.util.HashMap<>();
+          for (Row row : rows) {
+            FileRecord file = map(row);
+            committed.put(file.id(), file);
+          }
+          List<FileRecord> answers = new ArrayList<>(n);
+          for (Commit c : commits) {
+            answers.add(committed.remove(c.id()));
+          }
+          return answers;
+        });
   }
 
   /**

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Requests made on one event loop in the same turn, sent together: the event loop reads every ready connection
@@ -27,6 +28,7 @@ public final class TurnBatches<Q, A> {
   private final int maxBatch;
   private final Function<Q, Future<A>> one;
   private final Function<List<Q>, Future<List<A>>> many;
+  private final Predicate<Throwable> sendAloneAfter;
   private final ThreadLocal<Batch<Q, A>> batches = ThreadLocal.withInitial(Batch::new);
   private final LongAdder calls = new LongAdder();
 
@@ -35,12 +37,24 @@ public final class TurnBatches<Q, A> {
    * @param many sends several (two or more, at most {@code maxBatch}); answers them in request order
    */
   public TurnBatches(int maxBatch, Function<Q, Future<A>> one, Function<List<Q>, Future<List<A>>> many) {
+    this(maxBatch, one, many, err -> false);
+  }
+
+  /**
+   * As {@link #TurnBatches(int, Function, Function)}, for calls that stand or fall together (one statement, one
+   * transaction): when a batch fails with an error {@code sendAloneAfter} accepts (one that is known to have changed
+   * nothing, such as a statement PostgreSQL refused), each of its requests is sent again alone, so one request's
+   * fault fails that request only. Any other failure fails the whole batch.
+   */
+  public TurnBatches(int maxBatch, Function<Q, Future<A>> one, Function<List<Q>, Future<List<A>>> many,
+      Predicate<Throwable> sendAloneAfter) {
     if (maxBatch < 2) {
       throw new IllegalArgumentException("a batch holds at least two requests: " + maxBatch);
     }
     this.maxBatch = maxBatch;
     this.one = one;
     this.many = many;
+    this.sendAloneAfter = sendAloneAfter;
   }
 
   /** The answer to {@code request}, sent alone or with the others of this turn. */
@@ -84,6 +98,13 @@ public final class TurnBatches<Q, A> {
     List<Q> requests = new ArrayList<>(group.size());
     group.forEach(p -> requests.add(p.request));
     call(() -> many.apply(requests)).onComplete(ar -> {
+      if (ar.failed() && sendAloneAfter.test(ar.cause())) {
+        for (Pending<Q, A> p : group) {
+          calls.increment();
+          call(() -> one.apply(p.request)).onComplete(p.answer);
+        }
+        return;
+      }
       for (int i = 0; i < group.size(); i++) {
         if (ar.succeeded()) {
           group.get(i).answer.complete(ar.result().get(i));

@@ -161,7 +161,8 @@ public final class UploadSessions {
                   throw new ClientException(429, "too_many_open_uploads", "the device already has " + open
                       + " uploads open (limit " + maxOpenUploads + "); finish or abort one, or wait for it to expire");
                 }
-                return dev.wharf.files.FileStore.insertUploading(tx, fileId, device, filename, n.filename(), contentType, key, priority.band());
+                return dev.wharf.files.FileStore.insertUploading(tx,
+                    new dev.wharf.files.FileStore.NewUpload(fileId, device, filename, n.filename(), contentType, key, priority.band()));
               })
               .compose(v -> UploadSessionStore.insert(tx, s, config.ttl()))
               .compose(v -> UploadSessionStore.audit(tx, s.tenantId(), s.deviceId(), fileId, "created", device.name(), n.requestId(),
