@@ -195,7 +195,9 @@ final class SmallBench implements AutoCloseable {
       out.printf(Locale.ROOT, "  round %d of %d (load average %s)%n", round + 1, settings.rounds(), InboxBench.loadAverage());
       for (int k = 0; k < names.size(); k++) {
         String name = names.get((k + round) % names.size());
+        double statementsBefore = batchedStatements();
         Figure f = measure(name, workloads.get(name), settings.seconds());
+        double statements = batchedStatements() - statementsBefore;
         if (name.equals("POST /v1/files") && settings.verifying()) {
           // The uploads' ingest jobs run after their 201s: wait until every one ended, and count that time and
           // the gateway's CPU meanwhile as the uploads' own, so no later workload pays for them.
@@ -211,6 +213,9 @@ final class SmallBench implements AutoCloseable {
             f.settleSeconds() == 0 ? "" : String.format(Locale.ROOT, "  (+ %.1f s verifying them after: %.0f /s, gateway %.3f ms cpu/upload in all)",
                 f.settleSeconds(), f.settledPerSecond(), f.settledGatewayCpuMsPerRequest()),
             f.failed() == 0 ? "" : "  failed " + f.failed() + " " + f.failures());
+        if (name.equals("POST /v1/files") && statements > 0) {
+          out.printf(Locale.ROOT, "      uploads per batched PostgreSQL statement (row + commit): %.2f%n", 2 * (f.ok() + f.failed()) / statements);
+        }
       }
     }
     Map<String, Figure> totals = new LinkedHashMap<>();
@@ -222,6 +227,20 @@ final class SmallBench implements AutoCloseable {
           figures.stream().mapToDouble(Figure::settleSeconds).sum(), figures.stream().map(Figure::settle).reduce(Cpu.ZERO, Cpu::plus)));
     });
     return totals;
+  }
+
+  /**
+   * The upload-row and commit statements the gateway has sent ({@code wharf_db_batched_statements_total}); 0 for a
+   * build without that metric.
+   */
+  private double batchedStatements() throws Exception {
+    double sum = 0;
+    for (String line : gateway.metrics().split("\n")) {
+      if (line.startsWith("wharf_db_batched_statements_total{") && line.contains("statement=\"upload_")) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return sum;
   }
 
   /** {@code connections} closed loops of {@code request} for {@code seconds}; counts answers, 2xx as ok. */
