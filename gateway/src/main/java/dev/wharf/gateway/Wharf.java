@@ -32,6 +32,13 @@ public final class Wharf {
     // the JDK's selector. WHARF_NATIVE_TRANSPORT=false keeps the JDK's.
     boolean nativeTransport = !"false".equalsIgnoreCase(env.getOrDefault("WHARF_NATIVE_TRANSPORT", "true").trim());
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(nativeTransport));
+    // One hook for every way out (SIGTERM, System.exit, the end of main): the graceful stop once Wharf is up, then
+    // the log queue written out, so the last lines (a failed start's cause above all) are not lost with the JVM.
+    java.util.concurrent.atomic.AtomicReference<Runnable> stop = new java.util.concurrent.atomic.AtomicReference<>(() -> { });
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stop.get().run();
+      flushLogs();
+    }, "wharf-shutdown"));
     Future<? extends Runnable> started;
     try {
       started = switch (command) {
@@ -54,7 +61,7 @@ public final class Wharf {
       System.exit(2);
       return;
     }
-    started.onSuccess(shutdown -> Runtime.getRuntime().addShutdownHook(new Thread(shutdown, "wharf-shutdown")))
+    started.onSuccess(stop::set)
         .onFailure(err -> {
           log.error("wharf failed to start", err);
           System.err.println("wharf: failed to start: " + err.getMessage());
@@ -100,6 +107,13 @@ public final class Wharf {
         running.servers().close();
       };
     });
+  }
+
+  /** Stops logging, which writes out what its queue holds (for at most the appender's {@code maxFlushTime}). */
+  private static void flushLogs() {
+    if (LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext context) {
+      context.stop();
+    }
   }
 
   /** Waits on a shutdown-hook thread (never an event loop) for a graceful stop, at most 30 s. */

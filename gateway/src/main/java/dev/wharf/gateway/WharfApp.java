@@ -11,6 +11,7 @@ import dev.wharf.files.FileService;
 import dev.wharf.gateway.config.WharfConfig;
 import dev.wharf.gateway.http.ApiVerticle;
 import dev.wharf.gateway.http.UploadSlots;
+import dev.wharf.gateway.logging.NonBlockingAppender;
 import dev.wharf.grants.GrantService;
 import dev.wharf.grants.GrantSweeper;
 import dev.wharf.idempotency.IdempotencyStore;
@@ -101,6 +102,10 @@ public final class WharfApp {
                 .register(metrics.registry());
             io.micrometer.core.instrument.FunctionCounter.builder("wharf_db_batched_statements_total", deliveries, DeliveryService::ackStatements)
                 .description("Statements sent by paths that batch the requests of one event-loop turn").tag("statement", "ack")
+                .register(metrics.registry());
+            io.micrometer.core.instrument.FunctionCounter.builder("wharf_log_lines_dropped_total", NonBlockingAppender.class,
+                    c -> NonBlockingAppender.droppedLines())
+                .description("Log lines dropped because standard output was not read fast enough (the log queue was full)")
                 .register(metrics.registry());
             return new Services(config, pool, redisClient, redis, blobs, queue,
                 tokens, new TenantStore(pool), files,

@@ -32,14 +32,31 @@ public final class ChildGateway implements AutoCloseable {
 
   /** As {@link #start(TestStack)}, with settings of its own ({@code WHARF_*} variables) on top. */
   public static ChildGateway start(TestStack stack, Map<String, String> extra) throws Exception {
+    return start(stack, extra, false);
+  }
+
+  /**
+   * As {@link #start(TestStack, Map)}, but logging as {@code wharf.jar} does (its {@code logback.xml}, not the tests')
+   * to standard output and error left as a pipe nobody reads ({@link #output()}), as under a stalled log shipper.
+   */
+  public static ChildGateway startWithUnreadOutput(TestStack stack, Map<String, String> extra) throws Exception {
+    return start(stack, extra, true);
+  }
+
+  private static ChildGateway start(TestStack stack, Map<String, String> extra, boolean unreadPipe) throws Exception {
     int port = TestStack.freePort();
     Path log = Files.createTempFile("wharf-child-", ".log");
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    ProcessBuilder builder = new ProcessBuilder(List.of(java, "-Xmx256m", "--add-opens", "java.base/java.security=ALL-UNNAMED",
-        "--add-opens", "java.base/sun.security.provider=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-        "dev.wharf.gateway.Wharf", "serve"))
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile());
+    List<String> command = new java.util.ArrayList<>(List.of(java, "-Xmx256m", "--add-opens", "java.base/java.security=ALL-UNNAMED",
+        "--add-opens", "java.base/sun.security.provider=ALL-UNNAMED", "-cp", System.getProperty("java.class.path")));
+    if (unreadPipe) {
+      command.add("-Dlogback.configurationFile=" + ChildGateway.class.getClassLoader().getResource("logback.xml"));
+    }
+    command.addAll(List.of("dev.wharf.gateway.Wharf", "serve"));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    if (!unreadPipe) {
+      builder.redirectOutput(log.toFile());
+    }
     Map<String, String> env = builder.environment();
     Map<String, String> settings = new java.util.HashMap<>(Map.of("WHARF_HTTP_INSTANCES", "1"));
     settings.putAll(extra);
@@ -67,6 +84,11 @@ public final class ChildGateway implements AutoCloseable {
       process.waitFor(200, TimeUnit.MILLISECONDS);
     }
     throw new AssertionError("the child gateway did not become ready: " + Files.readString(log));
+  }
+
+  /** The child's standard output and error, when they are a pipe ({@link #startWithUnreadOutput}). */
+  public java.io.InputStream output() {
+    return process.getInputStream();
   }
 
   /** SIGKILL: no shutdown hook, no graceful stop, no last write. */
