@@ -230,13 +230,13 @@ final class SmallBench implements AutoCloseable {
   }
 
   /**
-   * The upload-row and commit statements the gateway has sent ({@code wharf_db_batched_statements_total}); 0 for a
+   * The upload-row and commit statements the gateway has sent ({@code wharf_upload_statements_total}); 0 for a
    * build without that metric.
    */
   private double batchedStatements() throws Exception {
     double sum = 0;
     for (String line : gateway.metrics().split("\n")) {
-      if (line.startsWith("wharf_db_batched_statements_total{") && line.contains("statement=\"upload_")) {
+      if (line.startsWith("wharf_upload_statements_total{")) {
         sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
     }

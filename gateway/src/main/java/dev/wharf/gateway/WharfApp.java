@@ -93,16 +93,6 @@ public final class WharfApp {
                 .description("Bearer-token authentications, by where the answer came from").tag("source", "cache").register(metrics.registry());
             io.micrometer.core.instrument.FunctionCounter.builder("wharf_auth_token_lookups_total", tokens, TokenStore::reads)
                 .description("Bearer-token authentications, by where the answer came from").tag("source", "postgres").register(metrics.registry());
-            // Statements the batched paths sent: with the requests they served (uploads, acks) they give the batch size.
-            io.micrometer.core.instrument.FunctionCounter.builder("wharf_db_batched_statements_total", files, FileService::insertStatements)
-                .description("Statements sent by paths that batch the requests of one event-loop turn").tag("statement", "upload_row")
-                .register(metrics.registry());
-            io.micrometer.core.instrument.FunctionCounter.builder("wharf_db_batched_statements_total", files, FileService::commitStatements)
-                .description("Statements sent by paths that batch the requests of one event-loop turn").tag("statement", "upload_commit")
-                .register(metrics.registry());
-            io.micrometer.core.instrument.FunctionCounter.builder("wharf_db_batched_statements_total", deliveries, DeliveryService::ackStatements)
-                .description("Statements sent by paths that batch the requests of one event-loop turn").tag("statement", "ack")
-                .register(metrics.registry());
             io.micrometer.core.instrument.FunctionCounter.builder("wharf_log_lines_dropped_total", NonBlockingAppender.class,
                     c -> NonBlockingAppender.droppedLines())
                 .description("Log lines dropped because standard output was not read fast enough (the log queue was full)")

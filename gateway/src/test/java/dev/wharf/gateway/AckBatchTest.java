@@ -11,7 +11,6 @@ import dev.wharf.delivery.DeliveryService;
 import dev.wharf.delivery.DeliveryState;
 import dev.wharf.error.ClientException;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -45,7 +44,7 @@ class AckBatchTest {
     DeliveryService deliveries = stack.app.services().deliveries();
     long statements = deliveries.ackStatements();
     double ackedBefore = acked(stack);
-    List<Future<Delivery>> answers = onOneTurn(stack, List.of(
+    List<Future<Delivery>> answers = stack.onOneTurn(List.of(
         () -> deliveries.ack(b, first),          // another device's delivery, named before its own device acks it
         () -> deliveries.ack(a, first),
         () -> deliveries.ack(a, first),          // the same ack twice in one turn
@@ -85,17 +84,5 @@ class AckBatchTest {
   private static void assertNotFound(Future<Delivery> answer) {
     assertThat(answer.failed()).as("404").isTrue();
     assertThat(((ClientException) answer.cause()).status()).isEqualTo(404);
-  }
-
-  /** Runs every call in one task on an event loop: what the loop does when their requests arrive in one read. */
-  private static List<Future<Delivery>> onOneTurn(TestStack stack, List<java.util.function.Supplier<Future<Delivery>>> calls)
-      throws Exception {
-    Promise<List<Future<Delivery>>> started = Promise.promise();
-    stack.vertx.getOrCreateContext().runOnContext(v -> {
-      List<Future<Delivery>> out = new ArrayList<>();
-      calls.forEach(c -> out.add(c.get()));
-      started.complete(out);
-    });
-    return started.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 }

@@ -227,6 +227,20 @@ public final class TestStack {
   }
 
   /** The result of {@code future}, waited for at most 60 s from a test's own thread. */
+  /**
+   * Runs every call in one task on an event loop, answering their futures: what the loop does when their requests
+   * arrive in one read, so whatever the calls batch per turn they batch together.
+   */
+  public <T> java.util.List<Future<T>> onOneTurn(java.util.List<java.util.function.Supplier<Future<T>>> calls) throws Exception {
+    io.vertx.core.Promise<java.util.List<Future<T>>> started = io.vertx.core.Promise.promise();
+    vertx.getOrCreateContext().runOnContext(v -> {
+      java.util.List<Future<T>> out = new java.util.ArrayList<>();
+      calls.forEach(c -> out.add(c.get()));
+      started.complete(out);
+    });
+    return started.future().toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
   public static <T> T await(Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
   }

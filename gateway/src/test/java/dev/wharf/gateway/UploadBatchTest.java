@@ -14,7 +14,6 @@ import dev.wharf.files.FileStatus;
 import dev.wharf.files.FileStore;
 import dev.wharf.files.Priority;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.file.AsyncFile;
 import io.vertx.core.file.OpenOptions;
 import io.vertx.sqlclient.Tuple;
@@ -60,7 +59,7 @@ class UploadBatchTest {
       calls.add(upload(stack, files, owners.get(i), "batch-" + i + ".json", content, Priority.values()[i % Priority.values().length]));
     }
     long inserts = files.insertStatements();
-    List<Future<Uploaded>> answers = onOneTurn(stack, calls);
+    List<Future<Uploaded>> answers = stack.onOneTurn(calls);
     joinAll(answers);
 
     assertThat(files.insertStatements()).as("six uploads of one turn, one insert").isEqualTo(inserts + 1);
@@ -93,7 +92,7 @@ class UploadBatchTest {
       calls.add(upload(stack, files, owners.get(i), "mixed-" + i + ".txt", "body " + i, Priority.NORMAL));
     }
     long inserts = files.insertStatements();
-    List<Future<Uploaded>> answers = onOneTurn(stack, calls);
+    List<Future<Uploaded>> answers = stack.onOneTurn(calls);
     joinAll(answers);
 
     assertThat(files.insertStatements()).as("the refused batch, then each row alone").isEqualTo(inserts + 1 + 3);
@@ -123,7 +122,7 @@ class UploadBatchTest {
     }
     UUID vanished = UUID.randomUUID();
     long commits = files.commitStatements();
-    List<Future<Uploaded>> answers = onOneTurn(stack, List.of(
+    List<Future<Uploaded>> answers = stack.onOneTurn(List.of(
         () -> files.commitUploaded(a, ids.get(0), Priority.URGENT, 10, "aa".repeat(32), null),
         () -> files.commitUploaded(b, ids.get(1), Priority.LOW, 20, null, null),
         () -> files.commitUploaded(a, vanished, Priority.NORMAL, 30, null, null),
@@ -191,16 +190,5 @@ class UploadBatchTest {
 
   private static <T> void joinAll(List<Future<T>> answers) throws Exception {
     Future.join(new ArrayList<>(answers)).otherwiseEmpty().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
-
-  /** Runs every call in one task on an event loop: what the loop does when their requests arrive in one read. */
-  private static <T> List<Future<T>> onOneTurn(TestStack stack, List<Supplier<Future<T>>> calls) throws Exception {
-    Promise<List<Future<T>>> started = Promise.promise();
-    stack.vertx.getOrCreateContext().runOnContext(v -> {
-      List<Future<T>> out = new ArrayList<>();
-      calls.forEach(c -> out.add(c.get()));
-      started.complete(out);
-    });
-    return started.future().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 }

@@ -13,6 +13,7 @@ import dev.wharf.error.WharfException;
 import dev.wharf.idempotency.IdempotencyStore;
 import dev.wharf.loop.TurnBatches;
 import dev.wharf.metrics.WharfMetrics;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -63,6 +64,12 @@ public final class FileService {
         Database::refusedStatement);
     this.commits = new TurnBatches<>(MAX_BATCH, c -> FileStore.markUploadedWithJob(pool, c, ingest.maxAttempts()),
         all -> FileStore.markUploadedWithJobAll(pool, all, ingest.maxAttempts()), Database::refusedStatement);
+    FunctionCounter.builder("wharf_upload_statements_total", inserts, TurnBatches::calls).tag("statement", "row")
+        .description("PostgreSQL statements sent for uploads' rows and commits (those of one event-loop turn share one)")
+        .register(metrics.registry());
+    FunctionCounter.builder("wharf_upload_statements_total", commits, TurnBatches::calls).tag("statement", "commit")
+        .description("PostgreSQL statements sent for uploads' rows and commits (those of one event-loop turn share one)")
+        .register(metrics.registry());
   }
 
   /** Statements sent so far for new upload rows and for one-statement commits (a batch counts once). */
