@@ -82,6 +82,11 @@ class IngestWakeupTest {
         .sendBuffer(Buffer.buffer("{\"wake\":true}")));
     assertThat(resp.statusCode()).isEqualTo(201);
     UUID job = UUID.fromString(resp.bodyAsJsonObject().getString("job_id"));
+    // The job reaches Redis just after the 201 (its enqueue leaves at the end of the turn that answered): wait
+    // for it there, or the removal could come first and the job would stay queued behind the test's back.
+    String ready = "wharf:{" + stack.app.services().config().redis().namespace() + "}:ready";
+    await(stack.eventually(Duration.ofSeconds(10),
+        () -> stack.app.services().redis().zscore(ready, job.toString()).map(score -> score != null)));
     await(stack.app.services().queue().remove(job.toString()));
     return new Upload(t, resp.bodyAsJsonObject().getString("id"), job);
   }
