@@ -2,7 +2,6 @@ package dev.wharf.auth;
 
 import dev.wharf.error.ClientException;
 import io.vertx.core.Future;
-import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Tuple;
 
@@ -65,6 +64,6 @@ public final class TenantStore {
   }
 
   static boolean isDuplicate(Throwable err) {
-    return err instanceof PgException pg && "23505".equals(pg.getSqlState());
+    return dev.wharf.db.Database.violates(err, "23505");
   }
 }

@@ -20,7 +20,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import io.vertx.pgclient.PgException;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.SqlConnection;
 import java.time.Duration;
@@ -378,7 +377,7 @@ public final class DeliveryService {
 
   /** A device deleted under a staging is the same 404 as an absent one; connection trouble is 503. */
   private static <T> Future<T> clarify(Throwable err) {
-    if (err instanceof PgException pg && "23503".equals(pg.getSqlState())) {
+    if (Database.violates(err, "23503")) {
       return Future.failedFuture(ClientException.notFound("device"));
     }
     return Future.failedFuture(err instanceof WharfException ? err : Database.unavailableIfConnection(err));

@@ -50,18 +50,14 @@ public final class FileStore {
   public record NewUpload(UUID id, Principal owner, String filename, String originalFilename, String contentType, String objectKey,
       int priority) {}
 
-  private static final String INSERT_UPLOADING = "INSERT INTO files (id, tenant_id, device_id, filename, original_filename, content_type, "
-      + "object_key, status, priority) VALUES ($1, $2, $3, $4, $5, $6, $7, 'uploading', $8)";
   private static final String INSERT_UPLOADING_ALL = "INSERT INTO files (id, tenant_id, device_id, filename, original_filename, "
       + "content_type, object_key, status, priority) SELECT u.id, u.tenant_id, u.device_id, u.filename, u.original_filename, "
       + "u.content_type, u.object_key, 'uploading', u.priority FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], "
       + "$6::text[], $7::text[], $8::smallint[]) AS u(id, tenant_id, device_id, filename, original_filename, content_type, object_key, priority)";
 
+  /** The row of one new upload (the statement of {@link #insertUploadingAll} with one row). */
   public static Future<Void> insertUploading(SqlClient sql, NewUpload u) {
-    return sql.preparedQuery(INSERT_UPLOADING)
-        .execute(Tuple.tuple(java.util.Arrays.asList(u.id(), u.owner().tenantId(), u.owner().deviceId(), u.filename(), u.originalFilename(),
-            u.contentType(), u.objectKey(), u.priority())))
-        .mapEmpty();
+    return insertUploadingAll(sql, List.of(u)).mapEmpty();
   }
 
   /**
@@ -111,11 +107,6 @@ public final class FileStore {
   /** An upload whose bytes are stored, to be committed with its ingest job. */
   public record Commit(UUID id, long size, String sha256, UUID jobId, int priority) {}
 
-  private static final String MARK_UPLOADED_WITH_JOB = "WITH f AS (UPDATE files f SET status = 'uploaded', size = $2, sha256 = $3, "
-      + "multipart_upload_id = NULL, updated_at = now() WHERE f.id = $1 AND f.status = 'uploading' RETURNING " + COLUMNS_WITHOUT_JOB + "), "
-      + "j AS (INSERT INTO ingest_jobs (id, file_id, tenant_id, device_id, priority, status, max_attempts) "
-      + "SELECT $4::uuid, f.id, f.tenant_id, f.device_id, $5::smallint, 'queued', $6::integer FROM f RETURNING id) "
-      + "SELECT f.*, (SELECT j.id FROM j) AS job_id FROM f";
   private static final String MARK_UPLOADED_WITH_JOB_ALL = "WITH c AS (SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], "
       + "$4::uuid[], $5::smallint[]) AS c(id, size, sha256, job_id, priority)), "
       + "f AS (UPDATE files f SET status = 'uploaded', size = c.size, sha256 = c.sha256, multipart_upload_id = NULL, updated_at = now() "
@@ -128,17 +119,16 @@ public final class FileStore {
    * {@code uploading → uploaded} and the file's ingest job ({@code queued}, in {@code jobId}) in one statement, so
    * one round trip commits an upload (a statement is its own transaction: both rows or neither). The job's columns
    * are those of {@code JobStore.insert}, which inserts jobs everywhere else; keep the two in step. Answers the
-   * file as it now is, or null when the row is gone or no longer {@code uploading} (then no job is inserted).
+   * file as it now is, or null when the row is gone or no longer {@code uploading} (then no job is inserted). It is
+   * the statement of {@link #markUploadedWithJobAll} with one row.
    */
   public static Future<FileRecord> markUploadedWithJob(SqlClient sql, Commit c, int maxAttempts) {
-    return sql.preparedQuery(MARK_UPLOADED_WITH_JOB)
-        .execute(Tuple.of(c.id(), c.size(), c.sha256(), c.jobId(), c.priority(), maxAttempts))
-        .map(rows -> rows.rowCount() == 0 ? null : map(rows.iterator().next()));
+    return markUploadedWithJobAll(sql, List.of(c), maxAttempts).map(files -> files.get(0));
   }
 
   /**
-   * {@link #markUploadedWithJob} for several uploads in one statement, all or none; answers in their order, null
-   * for each whose row is gone or no longer {@code uploading}.
+   * {@code uploading → uploaded} with their ingest jobs for several uploads in one statement, all or none; answers
+   * in their order, null for each whose row is gone or no longer {@code uploading}.
    */
   public static Future<List<FileRecord>> markUploadedWithJobAll(SqlClient sql, List<Commit> commits, int maxAttempts) {
     int n = commits.size();
